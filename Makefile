@@ -1,0 +1,47 @@
+# Every target creates the local virtual environment on first use, so a fresh machine with
+# only python3 needs nothing but `make train` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+ENV    ?= tictactoe
+ARGS   ?=
+RESUME ?=
+BENCH_ENVS ?= tictactoe cartpole connect_four
+
+.PHONY: help install train test test-slow bench lint format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its dependencies
+
+train: $(STAMP)  ## train a preset: make train ENV=cartpole [RESUME=runs/...] [ARGS='--search.num-simulations 8']
+	$(BIN)/python -m muzero.train $(ENV) $(if $(RESUME),--resume $(RESUME)) $(ARGS)
+
+test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
+	$(BIN)/python -m pytest -m "not slow and not gpu" -q
+
+test-slow: $(STAMP)  ## long learning tests
+	$(BIN)/python -m pytest -m slow -q
+
+bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole']
+	$(BIN)/python -m muzero.bench $(BENCH_ENVS) $(ARGS)
+
+lint: $(STAMP)  ## ruff check and format check
+	$(BIN)/ruff check muzero envs configs tests experiments
+	$(BIN)/ruff format --check muzero envs configs tests experiments
+
+format: $(STAMP)  ## ruff format and autofix
+	$(BIN)/ruff format muzero envs configs tests experiments
+	$(BIN)/ruff check --fix muzero envs configs tests experiments
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,43 @@
+"""CartPole-v1 (gymnax): a mean greedy return of 475+ within 5 minutes on 2 CPU cores."""
+
+from muzero.config import (
+    ActorConfig,
+    Config,
+    EnvConfig,
+    EvalConfig,
+    LearnerConfig,
+    NetworkConfig,
+    ReplayConfig,
+    RunConfig,
+    SearchConfig,
+    SupportConfig,
+)
+
+
+def config() -> Config:
+    return Config(
+        preset="cartpole",
+        env=EnvConfig(id="CartPole-v1"),
+        network=NetworkConfig(
+            torso="mlp",
+            hidden_size=128,
+            num_layers=2,
+            latent_size=64,
+            value_support=SupportConfig(min_value=0.0, max_value=20.0, num_bins=41),
+            reward_support=SupportConfig(min_value=-2.0, max_value=2.0, num_bins=9),
+        ),
+        search=SearchConfig(algorithm="gumbel", num_simulations=16, max_num_considered_actions=2),
+        actor=ActorConfig(num_envs=128, unroll_length=16, action_selection="search"),
+        replay=ReplayConfig(capacity=200_000, min_size=4_000),
+        learner=LearnerConfig(
+            batch_size=512,
+            unroll_steps=5,
+            td_steps=10,
+            discount=0.997,
+            learning_rate=3e-3,
+            warmup_steps=50,
+            updates_per_iteration=16,
+        ),
+        eval=EvalConfig(num_games=100),
+        run=RunConfig(time_budget_s=270.0, checkpoint_interval_s=60.0),
+    )

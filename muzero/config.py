@@ -1,0 +1,416 @@
+"""One frozen dataclass tree holds every setting of a run.
+
+Every field has a default and a docstring (the docstring is what `--help` prints). Invalid
+values raise `ValueError` naming the field in `__post_init__`, before anything compiles.
+Presets in `configs/` build a `Config`; the command line overrides any field with tyro
+(`--search.num-simulations 8`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from muzero.value_transforms import Support
+
+
+def _check(condition: bool, field: str, message: str, value: object) -> None:
+    if not condition:
+        raise ValueError(f"{field} {message}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SupportConfig:
+    """Categorical support for value or reward predictions (MuZero appendix F)."""
+
+    min_value: float = -10.0
+    """Lowest bin, in the transformed space when `transform` is set."""
+    max_value: float = 10.0
+    """Highest bin, in the transformed space when `transform` is set."""
+    num_bins: int = 21
+    """Number of evenly spaced bins between min_value and max_value."""
+    transform: bool = True
+    """Apply h(x) = sign(x)(sqrt(|x|+1)-1)+0.001x before the two-hot encoding."""
+
+    def validate(self, name: str) -> None:
+        _check(self.num_bins >= 2, f"{name}.num_bins", "must be >= 2", self.num_bins)
+        _check(
+            self.max_value > self.min_value,
+            f"{name}.max_value",
+            "must exceed min_value",
+            self.max_value,
+        )
+
+    def build(self) -> Support:
+        return Support(
+            float(self.min_value), float(self.max_value), int(self.num_bins), bool(self.transform)
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig:
+    """Which environment to play."""
+
+    id: str = "tic_tac_toe"
+    """A pgx game id (tic_tac_toe, connect_four, go_9x9, ...) or a gymnax id (CartPole-v1, ...)."""
+
+    def __post_init__(self) -> None:
+        from envs import known_env_ids
+
+        known = known_env_ids()
+        if self.id not in known:
+            raise ValueError(
+                f"env.id {self.id!r} is not a known environment; known: {', '.join(known)}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+    """Representation, dynamics and prediction networks."""
+
+    torso: Literal["mlp", "resnet"] = "mlp"
+    """mlp for vector observations (flattened); resnet for board planes [H, W, C]."""
+    hidden_size: int = 128
+    """Width of every MLP hidden layer."""
+    num_layers: int = 2
+    """Hidden layers in each MLP (representation, dynamics, each head)."""
+    latent_size: int = 64
+    """Size of the MLP latent state."""
+    channels: int = 32
+    """ResNet channels (the latent has this many planes)."""
+    num_blocks: int = 2
+    """Residual blocks in the ResNet representation and dynamics trunks."""
+    value_support: SupportConfig = dataclasses.field(default_factory=SupportConfig)
+    """Support of the categorical value head."""
+    reward_support: SupportConfig = dataclasses.field(default_factory=SupportConfig)
+    """Support of the categorical reward head."""
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_size", "num_layers", "latent_size", "channels", "num_blocks"):
+            _check(getattr(self, name) >= 1, f"network.{name}", "must be >= 1", getattr(self, name))
+        self.value_support.validate("network.value_support")
+        self.reward_support.validate("network.reward_support")
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    """Tree search in the learned model (mctx)."""
+
+    algorithm: Literal["gumbel", "muzero"] = "gumbel"
+    """gumbel: Gumbel MuZero (Danihelka et al. 2022); muzero: pUCT with Dirichlet noise."""
+    num_simulations: int = 16
+    """Simulations per search."""
+    max_num_considered_actions: int = 16
+    """Gumbel: actions sampled without replacement at the root."""
+    gumbel_scale: float = 1.0
+    """Gumbel: scale of the root Gumbel noise in self-play (evaluation uses 0)."""
+    pb_c_init: float = 1.25
+    """pUCT c1 (MuZero appendix B)."""
+    pb_c_base: float = 19652.0
+    """pUCT c2 (MuZero appendix B)."""
+    dirichlet_alpha: float = 0.3
+    """pUCT: Dirichlet root-noise concentration in self-play (MuZero appendix C)."""
+    dirichlet_fraction: float = 0.25
+    """pUCT: weight of the Dirichlet noise in the root prior in self-play."""
+    max_depth: int = 0
+    """Deepest tree the search may grow; 0 means num_simulations (no limit)."""
+
+    def __post_init__(self) -> None:
+        _check(
+            self.algorithm in ("gumbel", "muzero"),
+            "search.algorithm",
+            "must be 'gumbel' or 'muzero'",
+            self.algorithm,
+        )
+        _check(
+            self.num_simulations >= 1,
+            "search.num_simulations",
+            "must be >= 1",
+            self.num_simulations,
+        )
+        _check(
+            self.max_num_considered_actions >= 1,
+            "search.max_num_considered_actions",
+            "must be >= 1",
+            self.max_num_considered_actions,
+        )
+        _check(self.gumbel_scale >= 0, "search.gumbel_scale", "must be >= 0", self.gumbel_scale)
+        _check(
+            self.dirichlet_alpha > 0, "search.dirichlet_alpha", "must be > 0", self.dirichlet_alpha
+        )
+        _check(
+            0 <= self.dirichlet_fraction <= 1,
+            "search.dirichlet_fraction",
+            "must be in [0, 1]",
+            self.dirichlet_fraction,
+        )
+        _check(self.max_depth >= 0, "search.max_depth", "must be >= 0", self.max_depth)
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorConfig:
+    """Self-play: a batch of environments stepped together with the search."""
+
+    num_envs: int = 256
+    """Environments played in parallel (the search batch)."""
+    unroll_length: int = 16
+    """Steps of every environment per acting call (one jitted scan)."""
+    random_opening_moves: int = 0
+    """First moves of each episode chosen uniformly among legal actions (exploration)."""
+    action_selection: Literal["visits", "search"] = "visits"
+    """visits: sample from root visit counts ** (1/temperature); search: play mctx's action
+    (Gumbel: the sequential-halving winner under Gumbel noise)."""
+    temperature: float = 1.0
+    """With action_selection visits: 0 = most visited, 1 = proportional to visits."""
+
+    def __post_init__(self) -> None:
+        _check(self.num_envs >= 1, "actor.num_envs", "must be >= 1", self.num_envs)
+        _check(self.unroll_length >= 1, "actor.unroll_length", "must be >= 1", self.unroll_length)
+        _check(
+            self.random_opening_moves >= 0,
+            "actor.random_opening_moves",
+            "must be >= 0",
+            self.random_opening_moves,
+        )
+        _check(self.temperature >= 0, "actor.temperature", "must be >= 0", self.temperature)
+        _check(
+            self.action_selection in ("visits", "search"),
+            "actor.action_selection",
+            "must be 'visits' or 'search'",
+            self.action_selection,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayConfig:
+    """Prioritized replay of self-play trajectories (MuZero appendix G)."""
+
+    capacity: int = 200_000
+    """Most environment steps kept; the oldest are overwritten."""
+    priority_exponent: float = 1.0
+    """alpha: sampling probability proportional to priority ** alpha (0 = uniform)."""
+    importance_exponent: float = 1.0
+    """beta: importance weights (N P(i)) ** -beta correct the sampling bias."""
+    min_size: int = 2_000
+    """Steps collected before the first update."""
+
+    def __post_init__(self) -> None:
+        _check(self.capacity >= 1, "replay.capacity", "must be >= 1", self.capacity)
+        _check(
+            self.priority_exponent >= 0,
+            "replay.priority_exponent",
+            "must be >= 0",
+            self.priority_exponent,
+        )
+        _check(
+            self.importance_exponent >= 0,
+            "replay.importance_exponent",
+            "must be >= 0",
+            self.importance_exponent,
+        )
+        _check(self.min_size >= 1, "replay.min_size", "must be >= 1", self.min_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerConfig:
+    """The MuZero loss and its optimizer."""
+
+    batch_size: int = 256
+    """Positions per update."""
+    unroll_steps: int = 5
+    """K: steps the dynamics network is unrolled from each sampled position."""
+    td_steps: int = 10
+    """n: rewards summed before bootstrapping from the stored search value."""
+    discount: float = 0.997
+    """Per-step discount gamma (negated inside the tree for two-player games)."""
+    learning_rate: float = 3e-3
+    """Peak learning rate."""
+    warmup_steps: int = 100
+    """Updates of linear learning-rate warm-up."""
+    decay_steps: int = 0
+    """Updates of cosine decay to lr * final_lr_fraction after warm-up; 0 = constant."""
+    final_lr_fraction: float = 0.1
+    """Learning rate at the end of the decay, as a fraction of the peak."""
+    weight_decay: float = 1e-4
+    """Decoupled weight decay (AdamW)."""
+    max_grad_norm: float = 5.0
+    """Global gradient-norm clip; 0 = no clip."""
+    value_loss_weight: float = 0.25
+    """Weight of the value loss (MuZero Reanalyze appendix uses 0.25)."""
+    updates_per_iteration: int = 8
+    """Updates after every acting call (one jitted scan)."""
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "unroll_steps", "td_steps", "updates_per_iteration"):
+            _check(getattr(self, name) >= 1, f"learner.{name}", "must be >= 1", getattr(self, name))
+        _check(0 < self.discount <= 1, "learner.discount", "must be in (0, 1]", self.discount)
+        _check(self.learning_rate > 0, "learner.learning_rate", "must be > 0", self.learning_rate)
+        _check(self.warmup_steps >= 0, "learner.warmup_steps", "must be >= 0", self.warmup_steps)
+        _check(self.decay_steps >= 0, "learner.decay_steps", "must be >= 0", self.decay_steps)
+        _check(
+            0 <= self.final_lr_fraction <= 1,
+            "learner.final_lr_fraction",
+            "must be in [0, 1]",
+            self.final_lr_fraction,
+        )
+        _check(self.weight_decay >= 0, "learner.weight_decay", "must be >= 0", self.weight_decay)
+        _check(self.max_grad_norm >= 0, "learner.max_grad_norm", "must be >= 0", self.max_grad_norm)
+        _check(
+            self.value_loss_weight >= 0,
+            "learner.value_loss_weight",
+            "must be >= 0",
+            self.value_loss_weight,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """Evaluation during and after training (greedy: most visited action, no root noise)."""
+
+    num_games: int = 100
+    """Episodes (single-player) or games per seat (two-player) per evaluation."""
+    opponents: tuple[str, ...] = ("random",)
+    """Two-player opponents: random (uniform legal moves), minimax (perfect, tic_tac_toe)."""
+    interval_s: float = 0.0
+    """Seconds of training between evaluations; 0 = evaluate once at the end."""
+    num_simulations: int = 0
+    """Simulations per move in evaluation; 0 = search.num_simulations."""
+
+    def __post_init__(self) -> None:
+        _check(self.num_games >= 1, "eval.num_games", "must be >= 1", self.num_games)
+        _check(self.interval_s >= 0, "eval.interval_s", "must be >= 0", self.interval_s)
+        _check(
+            self.num_simulations >= 0, "eval.num_simulations", "must be >= 0", self.num_simulations
+        )
+        for name in self.opponents:
+            _check(
+                name in ("random", "minimax"),
+                "eval.opponents",
+                "entries must be 'random' or 'minimax'",
+                name,
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Budget, seed, logging and checkpoints of one run."""
+
+    seed: int = 0
+    """Seed of every random stream in the run."""
+    time_budget_s: float = 300.0
+    """Wall-clock seconds of training (compile included) before the run stops; 0 = no limit."""
+    max_env_steps: int = 0
+    """Environment steps before the run stops; 0 = no limit."""
+    max_iterations: int = 0
+    """Act-then-learn iterations before the run stops; 0 = no limit."""
+    log_interval_s: float = 5.0
+    """Seconds between metric rows."""
+    checkpoint_interval_s: float = 60.0
+    """Seconds between checkpoints (one is always written at the end)."""
+    checkpoints_to_keep: int = 2
+    """Newest checkpoints kept on disk."""
+    runs_dir: str = "runs"
+    """Runs are written to <runs_dir>/<preset>/<timestamp>/."""
+    progress: bool = True
+    """Show a live progress bar."""
+    tensorboard: bool = True
+    """Also write TensorBoard event files."""
+
+    def __post_init__(self) -> None:
+        _check(self.time_budget_s >= 0, "run.time_budget_s", "must be >= 0", self.time_budget_s)
+        _check(self.max_env_steps >= 0, "run.max_env_steps", "must be >= 0", self.max_env_steps)
+        _check(self.max_iterations >= 0, "run.max_iterations", "must be >= 0", self.max_iterations)
+        _check(self.log_interval_s > 0, "run.log_interval_s", "must be > 0", self.log_interval_s)
+        _check(
+            self.checkpoint_interval_s > 0,
+            "run.checkpoint_interval_s",
+            "must be > 0",
+            self.checkpoint_interval_s,
+        )
+        _check(
+            self.checkpoints_to_keep >= 1,
+            "run.checkpoints_to_keep",
+            "must be >= 1",
+            self.checkpoints_to_keep,
+        )
+        _check(
+            self.time_budget_s > 0 or self.max_env_steps > 0 or self.max_iterations > 0,
+            "run.time_budget_s",
+            "must be > 0 when no other stopping limit is set",
+            self.time_budget_s,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A whole run: environment, model, search, self-play, replay, learner, evaluation."""
+
+    preset: str = "tictactoe"
+    """Name of the preset this config came from (names the run directory)."""
+    env: EnvConfig = dataclasses.field(default_factory=EnvConfig)
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    search: SearchConfig = dataclasses.field(default_factory=SearchConfig)
+    actor: ActorConfig = dataclasses.field(default_factory=ActorConfig)
+    replay: ReplayConfig = dataclasses.field(default_factory=ReplayConfig)
+    learner: LearnerConfig = dataclasses.field(default_factory=LearnerConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    run: RunConfig = dataclasses.field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        window = self.learner.unroll_steps + self.learner.td_steps + 1
+        _check(
+            self.replay_steps_per_env >= window + self.actor.unroll_length,
+            "replay.capacity",
+            f"must hold at least {window + self.actor.unroll_length} "
+            f"steps per environment (unroll + td steps + one acting chunk) for "
+            f"{self.actor.num_envs} envs",
+            self.replay.capacity,
+        )
+        _check(
+            self.replay.min_size <= self.replay.capacity,
+            "replay.min_size",
+            "must not exceed replay.capacity",
+            self.replay.min_size,
+        )
+
+    @property
+    def replay_steps_per_env(self) -> int:
+        """Replay length per environment column, a whole number of acting chunks."""
+        chunks = self.replay.capacity // (self.actor.num_envs * self.actor.unroll_length)
+        return max(chunks, 1) * self.actor.unroll_length
+
+    @property
+    def eval_simulations(self) -> int:
+        return self.eval.num_simulations or self.search.num_simulations
+
+    def replace(self, **changes: object) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def from_dict(data: dict) -> Config:
+    """Rebuild a Config from `to_dict` output (as read back from config.json)."""
+
+    def build(cls, values: dict):
+        kwargs = {}
+        hints = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in values.items():
+            if key not in hints:
+                raise ValueError(f"config field {cls.__name__}.{key} is unknown")
+            field_default = (
+                hints[key].default_factory
+                if hints[key].default_factory is not dataclasses.MISSING
+                else None
+            )
+            if isinstance(value, dict) and field_default is not None:
+                kwargs[key] = build(type(field_default()), value)
+            elif isinstance(value, list):
+                kwargs[key] = tuple(value)
+            else:
+                kwargs[key] = value
+        return cls(**kwargs)
+
+    return build(Config, data)

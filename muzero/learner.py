@@ -1,0 +1,117 @@
+"""Training state, optimizer and the jitted-once update (sample, loss, step, priorities)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from muzero import replay as replay_lib
+from muzero.config import Config
+from muzero.losses import muzero_loss
+from muzero.networks import Model
+from muzero.search import tree_discount
+from muzero.types import Array, EnvSpec, Params, PRNGKey
+
+
+class TrainState(struct.PyTreeNode):
+    params: Params
+    opt_state: optax.OptState
+    step: Array  # [] int32, updates applied
+
+
+def learning_rate_schedule(config: Config) -> optax.Schedule:
+    lc = config.learner
+    warmup = optax.linear_schedule(0.0, lc.learning_rate, max(lc.warmup_steps, 1))
+    if lc.decay_steps == 0:
+        after = optax.constant_schedule(lc.learning_rate)
+    else:
+        after = optax.cosine_decay_schedule(
+            lc.learning_rate, lc.decay_steps, alpha=lc.final_lr_fraction
+        )
+    return optax.join_schedules([warmup, after], [max(lc.warmup_steps, 1)])
+
+
+def make_optimizer(config: Config) -> optax.GradientTransformation:
+    lc = config.learner
+    parts = [optax.clip_by_global_norm(lc.max_grad_norm)] if lc.max_grad_norm > 0 else []
+    parts.append(optax.adamw(learning_rate_schedule(config), weight_decay=lc.weight_decay))
+    return optax.chain(*parts)
+
+
+def init_train_state(
+    model: Model, optimizer: optax.GradientTransformation, key: PRNGKey
+) -> TrainState:
+    params = model.init(key)
+    return TrainState(
+        params=params, opt_state=optimizer.init(params), step=jnp.zeros((), jnp.int32)
+    )
+
+
+Metrics = dict[str, Array]
+UpdateFn = Callable[
+    [TrainState, replay_lib.ReplayState, PRNGKey],
+    tuple[TrainState, replay_lib.ReplayState, Metrics],
+]
+
+
+def make_update_fn(
+    model: Model, optimizer: optax.GradientTransformation, config: Config, spec: EnvSpec
+) -> UpdateFn:
+    """One update: sample a prioritized batch, take a gradient step, write back priorities."""
+    lc, rc = config.learner, config.replay
+    value_support = config.network.value_support.build()
+    reward_support = config.network.reward_support.build()
+    discount = tree_discount(config, spec)
+
+    def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
+        batch = replay_lib.sample(
+            replay,
+            key,
+            lc.batch_size,
+            lc.unroll_steps,
+            lc.td_steps,
+            discount,
+            rc.priority_exponent,
+            rc.importance_exponent,
+        )
+        grads, info = jax.grad(muzero_loss, has_aux=True)(
+            state.params, batch, model, value_support, reward_support, lc.value_loss_weight
+        )
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        replay = replay_lib.update_priorities(replay, batch.index, info.priority)
+        metrics = {
+            "learner/loss": info.total,
+            "learner/policy_loss": info.policy,
+            "learner/value_loss": info.value,
+            "learner/reward_loss": info.reward,
+            "learner/value_error": info.value_error,
+            "learner/grad_norm": optax.tree.norm(grads),
+        }
+        return TrainState(params=params, opt_state=opt_state, step=state.step + 1), replay, metrics
+
+    return update
+
+
+def make_learn_fn(update: UpdateFn, num_updates: int) -> UpdateFn:
+    """`num_updates` updates in one scan; metrics are averaged over them."""
+
+    def learn(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
+        def body(carry, step_key):
+            state, priority, max_priority = carry
+            r = replay.replace(priority=priority, max_priority=max_priority)
+            state, r, metrics = update(state, r, step_key)
+            return (state, r.priority, r.max_priority), metrics
+
+        keys = jax.random.split(key, num_updates)
+        (state, priority, max_priority), metrics = jax.lax.scan(
+            body, (state, replay.priority, replay.max_priority), keys
+        )
+        replay_out = replay.replace(priority=priority, max_priority=max_priority)
+        return state, replay_out, jax.tree.map(jnp.mean, metrics)
+
+    return learn

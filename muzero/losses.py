@@ -1,0 +1,88 @@
+"""The MuZero loss (MuZero equation 1 and appendix G).
+
+From each sampled observation the model is unrolled K steps along the actions actually taken:
+    l = sum_k [ l_p(pi_k, p_k) + w_v l_v(z_k, v_k) + l_r(u_k, r_k) ]
+with cross-entropy on the policy and on the two-hot encodings of the value and reward targets.
+Following the paper, the losses of the K unrolled steps are scaled by 1/K so the total gradient
+does not grow with K, and the gradient entering the dynamics function at each step is halved.
+Weight decay lives in the optimizer (`muzero.learner`).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from muzero.networks import Model
+from muzero.replay import Batch
+from muzero.types import Array, Params
+from muzero.value_transforms import Support, logits_to_scalar, scalar_to_two_hot
+
+
+class LossInfo(struct.PyTreeNode):
+    total: Array  # [] weighted mean loss
+    policy: Array  # [] per unroll step, mean over batch
+    value: Array  # []
+    reward: Array  # []
+    priority: Array  # [B] |z_0 - v_0|, the new replay priority
+    value_error: Array  # [] mean |z_0 - v_0|
+
+
+def scale_gradient(x: Array, scale: float) -> Array:
+    """Identity forward; multiplies the gradient by `scale` backward (MuZero appendix G)."""
+    return jax.tree.map(lambda t: t * scale + jax.lax.stop_gradient(t) * (1.0 - scale), x)
+
+
+def cross_entropy(target_probs: Array, logits: Array) -> Array:
+    return -jnp.sum(target_probs * jax.nn.log_softmax(logits, axis=-1), axis=-1)
+
+
+def muzero_loss(
+    params: Params,
+    batch: Batch,
+    model: Model,
+    value_support: Support,
+    reward_support: Support,
+    value_loss_weight: float,
+) -> tuple[Array, LossInfo]:
+    t = batch.targets
+    num_unroll = t.actions.shape[1]
+    latent = model.represent(params, batch.observation)
+    per_sample = jnp.zeros(batch.weight.shape)
+    sums = {"policy": 0.0, "value": 0.0, "reward": 0.0}
+    root_value = None
+    for k in range(num_unroll + 1):
+        if k > 0:
+            reward_logits, latent = model.dynamics(params, latent, t.actions[:, k - 1])
+            latent = scale_gradient(latent, 0.5)
+        policy_logits, value_logits = model.predict(params, latent)
+        if k == 0:
+            root_value = logits_to_scalar(value_logits, value_support)
+        policy = cross_entropy(t.policy[:, k], policy_logits) * t.policy_mask[:, k]
+        value = cross_entropy(scalar_to_two_hot(t.value[:, k], value_support), value_logits)
+        value = value * t.value_mask[:, k]
+        step = policy + value_loss_weight * value
+        if k > 0:
+            reward = (
+                cross_entropy(scalar_to_two_hot(t.reward[:, k], reward_support), reward_logits)
+                * t.reward_mask[:, k]
+            )
+            step = step + reward
+            sums["reward"] += jnp.mean(reward)
+        step_scale = 1.0 if k == 0 else 1.0 / num_unroll
+        per_sample = per_sample + step_scale * step
+        sums["policy"] += jnp.mean(policy)
+        sums["value"] += jnp.mean(value)
+
+    total = jnp.mean(batch.weight * per_sample)
+    error = jnp.abs(t.value[:, 0] - root_value)
+    info = LossInfo(
+        total=total,
+        policy=sums["policy"] / (num_unroll + 1),
+        value=sums["value"] / (num_unroll + 1),
+        reward=sums["reward"] / num_unroll,
+        priority=jax.lax.stop_gradient(error),
+        value_error=jnp.mean(jax.lax.stop_gradient(error)),
+    )
+    return total, info

@@ -1,0 +1,155 @@
+"""Representation, dynamics and prediction networks (MuZero section 3 and appendix F).
+
+Two torsos share one interface:
+- `mlp`: vector observations are flattened; the latent is a vector [D].
+- `resnet`: board planes [H, W, C]; the latent is a stack of planes [H, W, C'] and the action
+  enters the dynamics as learned planes (a Dense map from the one-hot action to [H, W, 2]),
+  so the network can learn where an action acts without being told the board's layout.
+
+Latent states are min-max normalised to [0, 1] per sample (MuZero appendix G), which keeps the
+dynamics input on the same scale as the representation output however long the unroll.
+Heads end in zero-initialised layers so an untrained model predicts a uniform policy and a
+value and reward of exactly zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from muzero.config import NetworkConfig
+from muzero.types import Array, EnvSpec, Params, PRNGKey
+
+
+def normalize_latent(latent: Array) -> Array:
+    """Min-max scale every sample's latent to [0, 1] (MuZero appendix G)."""
+    axes = tuple(range(1, latent.ndim))
+    low = jnp.min(latent, axis=axes, keepdims=True)
+    high = jnp.max(latent, axis=axes, keepdims=True)
+    return (latent - low) / jnp.maximum(high - low, 1e-5)
+
+
+class MLP(nn.Module):
+    hidden_size: int
+    num_layers: int
+    output_size: int
+    zero_init_output: bool = False
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        for _ in range(self.num_layers):
+            x = nn.relu(nn.LayerNorm()(nn.Dense(self.hidden_size)(x)))
+        init = nn.initializers.zeros if self.zero_init_output else nn.initializers.lecun_normal()
+        return nn.Dense(self.output_size, kernel_init=init)(x)
+
+
+class ResidualBlock(nn.Module):
+    channels: int
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        y = nn.Conv(self.channels, (3, 3))(nn.relu(nn.LayerNorm()(x)))
+        y = nn.Conv(self.channels, (3, 3))(nn.relu(nn.LayerNorm()(y)))
+        return x + y
+
+
+class Heads(nn.Module):
+    """Prediction function f: latent -> (policy logits [A], value logits [S])."""
+
+    config: NetworkConfig
+    num_actions: int
+
+    @nn.compact
+    def __call__(self, latent: Array) -> tuple[Array, Array]:
+        c = self.config
+        x = latent
+        if x.ndim > 2:  # planes: a 1x1 convolution then flatten, as in AlphaZero's heads
+            x = nn.relu(nn.LayerNorm()(nn.Conv(4, (1, 1))(x))).reshape(x.shape[0], -1)
+        policy = MLP(c.hidden_size, 1, self.num_actions, zero_init_output=True)(x)
+        value = MLP(c.hidden_size, 1, c.value_support.num_bins, zero_init_output=True)(x)
+        return policy, value
+
+
+class Representation(nn.Module):
+    """Representation function h: observation -> latent."""
+
+    config: NetworkConfig
+
+    @nn.compact
+    def __call__(self, observation: Array) -> Array:
+        c = self.config
+        x = observation.astype(jnp.float32)
+        if c.torso == "mlp":
+            x = x.reshape(x.shape[0], -1)
+            return normalize_latent(MLP(c.hidden_size, c.num_layers, c.latent_size)(x))
+        if x.ndim == 2:  # a vector observation seen as a 1x1 board
+            x = x[:, None, None, :]
+        x = nn.Conv(c.channels, (3, 3))(x)
+        for _ in range(c.num_blocks):
+            x = ResidualBlock(c.channels)(x)
+        return normalize_latent(x)
+
+
+class Dynamics(nn.Module):
+    """Dynamics function g: (latent, action) -> (reward logits [S], next latent)."""
+
+    config: NetworkConfig
+    num_actions: int
+
+    @nn.compact
+    def __call__(self, latent: Array, action: Array) -> tuple[Array, Array]:
+        c = self.config
+        one_hot = jax.nn.one_hot(action, self.num_actions)
+        if latent.ndim == 2:
+            x = MLP(c.hidden_size, c.num_layers, c.hidden_size)(
+                jnp.concatenate([latent, one_hot], axis=-1)
+            )
+            next_latent = normalize_latent(nn.Dense(c.latent_size)(nn.relu(x)))
+            reward = MLP(c.hidden_size, 1, c.reward_support.num_bins, zero_init_output=True)(x)
+            return reward, next_latent
+        batch, height, width, _ = latent.shape
+        planes = nn.Dense(height * width * 2)(one_hot).reshape(batch, height, width, 2)
+        x = nn.Conv(c.channels, (3, 3))(jnp.concatenate([latent, planes], axis=-1))
+        for _ in range(c.num_blocks):
+            x = ResidualBlock(c.channels)(x)
+        next_latent = normalize_latent(x)
+        flat = nn.relu(nn.LayerNorm()(nn.Conv(4, (1, 1))(x))).reshape(batch, -1)
+        reward = MLP(c.hidden_size, 1, c.reward_support.num_bins, zero_init_output=True)(flat)
+        return reward, next_latent
+
+
+class Model(NamedTuple):
+    """The three MuZero functions as pure functions of (params, inputs); inputs are batched."""
+
+    init: Callable[[PRNGKey], Params]
+    represent: Callable[[Params, Array], Array]  # [B, *O] -> latent [B, ...]
+    dynamics: Callable[[Params, Array, Array], tuple[Array, Array]]  # -> ([B, S], latent)
+    predict: Callable[[Params, Array], tuple[Array, Array]]  # -> ([B, A], [B, S])
+
+
+def make_model(config: NetworkConfig, spec: EnvSpec) -> Model:
+    representation = Representation(config)
+    dynamics = Dynamics(config, spec.num_actions)
+    heads = Heads(config, spec.num_actions)
+
+    def init(key: PRNGKey) -> Params:
+        k_repr, k_dyn, k_pred = jax.random.split(key, 3)
+        observation = jnp.zeros((1, *spec.observation_shape), spec.observation_dtype)
+        latent = jax.eval_shape(representation.init_with_output, k_repr, observation)[0]
+        latent = jnp.zeros(latent.shape, latent.dtype)
+        return {
+            "representation": representation.init(k_repr, observation),
+            "dynamics": dynamics.init(k_dyn, latent, jnp.zeros((1,), jnp.int32)),
+            "prediction": heads.init(k_pred, latent),
+        }
+
+    return Model(
+        init=init,
+        represent=lambda p, obs: representation.apply(p["representation"], obs),
+        dynamics=lambda p, latent, a: dynamics.apply(p["dynamics"], latent, a),
+        predict=lambda p, latent: heads.apply(p["prediction"], latent),
+    )

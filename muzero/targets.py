@@ -1,0 +1,101 @@
+"""Training targets for K unrolled steps from one sampled position (MuZero appendix G).
+
+A window holds W = K + n + 1 consecutive records of one environment's stream, where record j
+is (state s_j: root value v_j, policy pi_j; action a_j; then reward r_j, terminated_j,
+truncated_j of the transition s_j -> s_{j+1}). Streams run across episodes: after a record
+that ends an episode, the next record starts a new one.
+
+Value target for the state at offset k, with per-ply discount d (gamma, or -gamma in
+two-player games so each player's value is from its own point of view):
+    z_k = sum_{i<n} alive_i * d^i * (r_{k+i}, or v_{k+i} if that transition was truncated)
+          + alive_n * d^n * v_{k+n}
+where alive_i says no episode end happened in records k .. k+i-1. A termination stops the sum
+(nothing follows the game's end); a truncation bootstraps from the value of its last real
+state, since the episode had a future it did not see.
+
+Past the end of an episode (offsets after the first record that ended it):
+- after a termination the model is trained towards an absorbing state: reward 0, value 0, and
+  no policy target (masked);
+- after a truncation nothing is known, so every target is masked.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from muzero.types import Array
+
+
+class Window(struct.PyTreeNode):
+    """W consecutive records of one environment (the replay gathers [B, W] of these)."""
+
+    action: Array  # [W] int32
+    reward: Array  # [W] float32
+    terminated: Array  # [W] bool
+    truncated: Array  # [W] bool
+    root_value: Array  # [W] float32
+    policy: Array  # [W, A] float32
+
+
+class UnrollTargets(struct.PyTreeNode):
+    actions: Array  # [K] actions fed to the dynamics
+    value: Array  # [K+1]
+    value_mask: Array  # [K+1]
+    reward: Array  # [K+1], index 0 unused (zero, masked)
+    reward_mask: Array  # [K+1]
+    policy: Array  # [K+1, A]
+    policy_mask: Array  # [K+1]
+
+
+def n_step_values(window: Window, num_starts: int, td_steps: int, discount: float) -> Array:
+    """[num_starts] value targets z_k for k = 0 .. num_starts-1 (formula in the module doc)."""
+    ended = window.terminated.astype(bool) | window.truncated.astype(bool)
+
+    def value_from(k):
+        def body(i, carry):
+            total, alive, scale = carry
+            j = k + i
+            term = jnp.where(window.truncated[j], window.root_value[j], window.reward[j])
+            total = total + jnp.where(alive, scale * term, 0.0)
+            return total, alive & ~ended[j], scale * discount
+
+        total, alive, scale = jax.lax.fori_loop(
+            0, td_steps, body, (jnp.float32(0.0), jnp.bool_(True), jnp.float32(1.0))
+        )
+        return total + jnp.where(alive, scale * window.root_value[k + td_steps], 0.0)
+
+    return jax.vmap(value_from)(jnp.arange(num_starts))
+
+
+def unroll_targets(
+    window: Window, unroll_steps: int, td_steps: int, discount: float
+) -> UnrollTargets:
+    """Targets for offsets 0..K of one window of W = K + n + 1 records."""
+    k_steps = unroll_steps
+    ended = (window.terminated | window.truncated)[:k_steps]
+    # alive[k]: no episode end in records 0 .. k-1 (offset 0 is always a real state).
+    alive = jnp.concatenate([jnp.ones((1,), bool), jnp.cumsum(ended) == 0])
+    # The first end decides what lies beyond it: termination (absorbing) or truncation.
+    first_end = jnp.argmax(ended)
+    ended_by_termination = jnp.any(ended) & window.terminated[first_end]
+    absorbed = ~alive & ended_by_termination
+
+    z = n_step_values(window, k_steps + 1, td_steps, discount)
+    value = jnp.where(alive, z, 0.0)
+    value_mask = alive | absorbed
+    # reward target at offset k (k >= 1) is the reward of transition k-1.
+    prev_alive = jnp.concatenate([jnp.zeros((1,), bool), alive[:-1]])
+    prev_absorbed = jnp.concatenate([jnp.zeros((1,), bool), absorbed[:-1]])
+    reward = jnp.where(prev_alive, jnp.concatenate([jnp.zeros((1,)), window.reward[:k_steps]]), 0.0)
+    reward_mask = prev_alive | prev_absorbed
+    return UnrollTargets(
+        actions=window.action[:k_steps],
+        value=value.astype(jnp.float32),
+        value_mask=value_mask.astype(jnp.float32),
+        reward=reward.astype(jnp.float32),
+        reward_mask=reward_mask.astype(jnp.float32),
+        policy=window.policy[: k_steps + 1],
+        policy_mask=alive.astype(jnp.float32),
+    )

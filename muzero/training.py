@@ -1,0 +1,334 @@
+"""`run(config)`: the one place that orchestrates act, store, sample, update, log, checkpoint,
+evaluate.
+
+Each iteration is three jitted calls with static shapes, compiled once:
+  act   (search + env step scanned over T steps of E environments, on the device)
+  add   (append the [T, E] chunk to the replay ring)
+  learn (U updates scanned: sample, loss, optimizer step, priority write-back)
+Metrics stay on the device until a log interval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import pathlib
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import envs
+from muzero import checkpointing
+from muzero import replay as replay_lib
+from muzero.actor import init_actor, make_act_fn
+from muzero.config import Config, from_dict, to_dict
+from muzero.evaluation import evaluate_two_player, make_single_player_eval
+from muzero.learner import init_train_state, make_learn_fn, make_optimizer, make_update_fn
+from muzero.loggers import MetricsLogger
+from muzero.networks import make_model
+from muzero.progress import ProgressDisplay
+from muzero.search import make_search_fn
+
+
+@dataclasses.dataclass
+class Components:
+    """Everything static that a run closes over: built once from the config."""
+
+    config: Config
+    env: envs.Env
+    model: Any
+    act: Any
+    add: Any
+    learn: Any
+    eval_search: Any
+
+
+def build(config: Config) -> Components:
+    env = envs.make(config.env.id)
+    validate_against_env(config, env.spec)
+    model = make_model(config.network, env.spec)
+    optimizer = make_optimizer(config)
+    search = make_search_fn(model, config, env.spec)
+    update = make_update_fn(model, optimizer, config, env.spec)
+    return Components(
+        config=config,
+        env=env,
+        model=model,
+        act=jax.jit(make_act_fn(env, search, config)),
+        add=jax.jit(replay_lib.add, donate_argnums=0),
+        learn=jax.jit(
+            make_learn_fn(update, config.learner.updates_per_iteration), donate_argnums=(0, 1)
+        ),
+        eval_search=make_search_fn(
+            model, config, env.spec, evaluation=True, num_simulations=config.eval_simulations
+        ),
+    )
+
+
+def validate_against_env(config: Config, spec) -> None:
+    """Checks that need the environment's sizes; still before anything compiles."""
+    if config.network.torso == "resnet" and len(spec.observation_shape) not in (1, 3):
+        raise ValueError(
+            f"network.torso 'resnet' needs [H, W, C] observations; {spec.name} "
+            f"has shape {spec.observation_shape}"
+        )
+    from muzero.opponents import OPPONENT_GAMES
+
+    if spec.two_player:
+        for name in config.eval.opponents:
+            games = OPPONENT_GAMES.get(name)
+            if games is not None and spec.name not in games:
+                raise ValueError(
+                    f"eval.opponents {name!r} only plays {', '.join(games)}, not {spec.name}"
+                )
+
+
+def init_state(c: Components, seed: int) -> dict[str, Any]:
+    """The whole training state: what a checkpoint holds."""
+    cfg = c.config
+    k_params, k_actor, k_loop = jax.random.split(jax.random.key(seed), 3)
+    return {
+        "train_state": init_train_state(c.model, make_optimizer(cfg), k_params),
+        "replay": replay_lib.init_replay(c.env.spec, cfg.actor.num_envs, cfg.replay_steps_per_env),
+        "actor": init_actor(c.env, cfg.actor.num_envs, k_actor),
+        "key": jax.random.key_data(k_loop),
+        "counters": {name: np.zeros((), np.int64) for name in COUNTERS},
+        "elapsed_s": np.zeros((), np.float64),
+    }
+
+
+COUNTERS = ("iterations", "env_steps", "episodes", "updates", "steps_written")
+
+
+def new_run_dir(config: Config) -> pathlib.Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = pathlib.Path(config.run.runs_dir) / config.preset / stamp
+    suffix = 1
+    while run_dir.exists():
+        run_dir = run_dir.with_name(f"{stamp}-{suffix}")
+        suffix += 1
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def load_run_config(run_dir: pathlib.Path) -> Config:
+    path = pathlib.Path(run_dir) / "config.json"
+    if not path.exists():
+        raise checkpointing.CheckpointError(f"{path} is missing: not a run directory")
+    try:
+        return from_dict(json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError) as error:
+        raise checkpointing.CheckpointError(f"{path} is unreadable: {error}") from error
+
+
+def evaluate(c: Components, params, seed: int) -> dict[str, Any]:
+    """Greedy evaluation; returns flat `eval/...` metrics and the detailed results."""
+    cfg = c.config
+    if c.env.spec.two_player:
+        details = evaluate_two_player(
+            c.env, c.eval_search, params, cfg.eval.opponents, cfg.eval.num_games, seed
+        )
+        flat = {f"eval/{k}/win_rate": v["win_rate"] for k, v in details.items()}
+        flat.update({f"eval/{k}/loss_rate": v["loss_rate"] for k, v in details.items()})
+        return {"metrics": flat, "details": details}
+    returns = np.asarray(
+        make_single_player_eval(c.env, c.eval_search, cfg.eval.num_games)(
+            params, jax.random.key(seed)
+        )
+    )
+    details = {
+        "episodes": int(returns.size),
+        "mean_return": float(returns.mean()),
+        "std_return": float(returns.std()),
+        "min_return": float(returns.min()),
+        "max_return": float(returns.max()),
+        "returns": returns.tolist(),
+    }
+    return {"metrics": {"eval/mean_return": details["mean_return"]}, "details": details}
+
+
+def _should_stop(cfg: Config, counters: dict, elapsed: float) -> bool:
+    r = cfg.run
+    return (
+        (r.time_budget_s > 0 and elapsed >= r.time_budget_s)
+        or (r.max_env_steps > 0 and counters["env_steps"] >= r.max_env_steps)
+        or (r.max_iterations > 0 and counters["iterations"] >= r.max_iterations)
+    )
+
+
+def run(
+    config: Config, resume: str | pathlib.Path | None = None, evaluate_at_end: bool = True
+) -> pathlib.Path:
+    """Train until the config's budget is spent; returns the run directory."""
+    start_step = None
+    if resume is not None:
+        run_dir, start_step = checkpointing.resolve(pathlib.Path(resume))
+        checkpointing.verify(run_dir, start_step)
+    c = build(config)  # validates against the environment before any compile
+    cfg = config
+    if resume is None:
+        run_dir = new_run_dir(cfg)
+    (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
+
+    state = init_state(c, cfg.run.seed)
+    if start_step is not None:
+        state = checkpointing.restore(run_dir, start_step, state)
+    counters = {k: int(v) for k, v in state["counters"].items()}
+    elapsed_before = float(state["elapsed_s"])
+    train_state, replay, actor = state["train_state"], state["replay"], state["actor"]
+    key = jax.random.wrap_key_data(jnp.asarray(state["key"]))
+    del state
+
+    logger = MetricsLogger(
+        run_dir, cfg.run.tensorboard, resume_env_steps=counters["env_steps"] if start_step else None
+    )
+    manager = checkpointing.make_manager(run_dir, cfg.run.checkpoints_to_keep)
+    lookahead = cfg.learner.unroll_steps + cfg.learner.td_steps
+    steps_per_env = cfg.replay_steps_per_env
+
+    def snapshot(elapsed: float) -> dict[str, Any]:
+        return {
+            "train_state": train_state,
+            "replay": replay,
+            "actor": actor,
+            "key": jax.random.key_data(key),
+            "counters": {k: np.asarray(v, np.int64) for k, v in counters.items()}
+            | {"episodes": np.asarray(counters["episodes"] + window.pending_episodes(), np.int64)},
+            "elapsed_s": np.asarray(elapsed, np.float64),
+        }
+
+    progress = ProgressDisplay(
+        cfg,
+        enabled=cfg.run.progress,
+        start_elapsed=elapsed_before,
+        start_env_steps=counters["env_steps"],
+    )
+    session_start = time.perf_counter()
+    last_log = last_checkpoint = last_eval = session_start
+    window = _Window(session_start, counters)
+    timing = {"act_s": 0.0, "learn_s": 0.0}
+    elapsed = elapsed_before
+    with progress:
+        while not _should_stop(cfg, counters, elapsed):
+            key, k_act, k_learn = jax.random.split(key, 3)
+            t0 = time.perf_counter()
+            actor, trajectory, stats = c.act(train_state.params, actor, k_act)
+            jax.block_until_ready(trajectory)
+            t1 = time.perf_counter()
+            replay = c.add(replay, trajectory)
+            counters["steps_written"] += cfg.actor.unroll_length
+            counters["env_steps"] += cfg.actor.unroll_length * cfg.actor.num_envs
+            valid_per_env = min(counters["steps_written"], steps_per_env) - lookahead
+            metrics = None
+            t2 = time.perf_counter()
+            if valid_per_env * cfg.actor.num_envs >= cfg.replay.min_size:
+                train_state, replay, metrics = c.learn(train_state, replay, k_learn)
+                jax.block_until_ready(train_state)
+                counters["updates"] += cfg.learner.updates_per_iteration
+            t3 = time.perf_counter()
+            counters["iterations"] += 1
+            timing["act_s"] += t1 - t0
+            timing["learn_s"] += t3 - t2
+            window.add(stats, metrics, t1 - t0, t3 - t2)
+
+            now = time.perf_counter()
+            elapsed = elapsed_before + (now - session_start)
+            if now - last_log >= cfg.run.log_interval_s:
+                row = window.flush(now, counters, elapsed)
+                logger.write(row)
+                progress.update(counters, elapsed, row)
+                last_log = now
+            if cfg.eval.interval_s > 0 and now - last_eval >= cfg.eval.interval_s:
+                result = evaluate(c, train_state.params, cfg.run.seed + counters["iterations"])
+                logger.write(
+                    {"env_steps": counters["env_steps"], "elapsed_s": elapsed, **result["metrics"]}
+                )
+                last_eval = time.perf_counter()
+            if now - last_checkpoint >= cfg.run.checkpoint_interval_s:
+                checkpointing.save(
+                    manager, counters["iterations"], snapshot(elapsed), train_state.params
+                )
+                last_checkpoint = time.perf_counter()
+            progress.update(counters, elapsed, None)
+
+    row = window.flush(time.perf_counter(), counters, elapsed)
+    if row.get("actor/env_steps_per_s") is not None:
+        logger.write(row)
+    checkpointing.save(manager, counters["iterations"], snapshot(elapsed), train_state.params)
+    manager.wait_until_finished()
+    manager.close()
+    session_wall = time.perf_counter() - session_start
+    summary = {
+        "run_dir": str(run_dir),
+        "elapsed_s": elapsed,
+        "session_wall_s": session_wall,
+        **counters,
+        "act_s": timing["act_s"],
+        "learn_s": timing["learn_s"],
+        "other_fraction": max(0.0, 1 - (timing["act_s"] + timing["learn_s"]) / session_wall),
+    }
+    if evaluate_at_end:
+        result = evaluate(c, train_state.params, cfg.run.seed + 1)
+        summary["eval"] = result["details"]
+        logger.write(
+            {"env_steps": counters["env_steps"], "elapsed_s": elapsed, **result["metrics"]}
+        )
+        (run_dir / "eval.json").write_text(json.dumps(result["details"], indent=2))
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    logger.close()
+    progress.print_summary(summary)
+    return run_dir
+
+
+class _Window:
+    """Device-side stats of the iterations since the last log row, reduced at flush time."""
+
+    def __init__(self, start: float, counters: dict):
+        self.reset(start, counters)
+
+    def reset(self, start: float, counters: dict) -> None:
+        self.start = start
+        self.start_env_steps = counters["env_steps"]
+        self.start_updates = counters["updates"]
+        self.stats, self.metrics = [], []
+        self.act_s = self.learn_s = 0.0
+
+    def add(self, stats, metrics, act_s: float, learn_s: float) -> None:
+        self.stats.append(stats)
+        if metrics is not None:
+            self.metrics.append(metrics)
+        self.act_s += act_s
+        self.learn_s += learn_s
+
+    def pending_episodes(self) -> int:
+        return int(sum(float(s.episodes) for s in self.stats))
+
+    def flush(self, now: float, counters: dict, elapsed: float) -> dict[str, Any]:
+        wall = max(now - self.start, 1e-9)
+        row: dict[str, Any] = {
+            "env_steps": counters["env_steps"],
+            "iterations": counters["iterations"],
+            "updates": counters["updates"],
+            "elapsed_s": elapsed,
+        }
+        if self.stats:
+            totals = jax.device_get(jax.tree.map(lambda *x: sum(x), *self.stats))
+            counters["episodes"] += int(totals.episodes)
+            row["episodes"] = counters["episodes"]
+            if totals.episodes > 0:
+                row["actor/episode_return"] = totals.return_sum / totals.episodes
+                row["actor/episode_length"] = totals.length_sum / totals.episodes
+            row["actor/env_steps_per_s"] = (counters["env_steps"] - self.start_env_steps) / wall
+            row["learner/updates_per_s"] = (counters["updates"] - self.start_updates) / wall
+            row["perf/act_fraction"] = self.act_s / wall
+            row["perf/learn_fraction"] = self.learn_s / wall
+            row["perf/other_fraction"] = max(0.0, 1 - (self.act_s + self.learn_s) / wall)
+        if self.metrics:
+            means = jax.device_get(jax.tree.map(lambda *x: sum(x) / len(x), *self.metrics))
+            row.update({k: float(v) for k, v in means.items()})
+        self.reset(now, counters)
+        return row

@@ -1,0 +1,107 @@
+"""Bad input gets a one-line error naming the problem, before anything compiles."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def train(*args, cwd=None):
+    env = {**os.environ, "JAX_LOG_COMPILES": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "muzero.train", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
+
+
+# Functions of ours that JAX would name in a compile log. Importing pgx materialises a few
+# constants (jit(convert_element_type)); nothing of the model, search or loop may compile.
+OUR_JITS = (
+    "jit(act",
+    "jit(learn",
+    "jit(add",
+    "jit(search",
+    "jit(init",
+    "jit(apply",
+    "jit(evaluate",
+    "jit(reset",
+    "jit(step",
+    "jit(update",
+    "jit(scan",
+    "jit(while",
+)
+
+
+def assert_one_line_error(result, *needles):
+    assert result.returncode == 2, result.stderr
+    log = [line for line in result.stderr.splitlines() if line.startswith("WARNING:jax")]
+    compiled = [line for line in log if "Compiling" in line]
+    assert not [line for line in compiled if any(name in line for name in OUR_JITS)], compiled
+    lines = [
+        line
+        for line in result.stderr.splitlines()
+        if line.strip() and not line.startswith("WARNING:jax")
+    ]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_unknown_preset():
+    assert_one_line_error(train("no_such_preset"), "no_such_preset", "presets:")
+
+
+def test_unknown_field_suggests_the_right_one():
+    assert_one_line_error(
+        train("smoke", "--search.num-simulation", "8"),
+        "--search.num-simulation",
+        "--search.num-simulations",
+    )
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("--search.num-simulations", "0"), "search.num_simulations"),
+        (("--search.num-simulations", "abc"), "--search.num-simulations"),
+        (("--env.id", "NoSuchEnv-v0"), "NoSuchEnv-v0"),
+        (("--replay.capacity", "10"), "replay.capacity"),
+    ],
+)
+def test_invalid_value_names_the_field(args, needle):
+    assert_one_line_error(train("smoke", *args), needle)
+
+
+def test_missing_checkpoint(tmp_path):
+    assert_one_line_error(train("--resume", str(tmp_path / "nowhere")), "does not exist")
+
+
+def test_corrupt_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints" / "5" / "state").mkdir(parents=True)
+    (run_dir / "checkpoints" / "5" / "state" / "garbage").write_text("not a checkpoint")
+    import json
+
+    from configs import get_preset
+    from muzero.config import to_dict
+
+    (run_dir / "config.json").write_text(json.dumps(to_dict(get_preset("smoke"))))
+    assert_one_line_error(train("--resume", str(run_dir)), "checkpoints/5")
+
+
+def test_help_lists_fields_with_their_docs():
+    result = subprocess.run(
+        [sys.executable, "-m", "muzero.train", "smoke", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert "--search.num-simulations" in result.stdout
+    assert "Simulations per search" in result.stdout

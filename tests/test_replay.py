@@ -1,0 +1,102 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from muzero import replay as R
+from muzero.types import EnvSpec
+
+SPEC = EnvSpec(
+    "test",
+    num_actions=3,
+    observation_shape=(2,),
+    observation_dtype=np.dtype("float32"),
+    num_players=1,
+)
+
+
+def chunk(t, e, start):
+    """A [T, E] chunk whose observation encodes (time, env) so samples can be traced back."""
+    time = jnp.arange(start, start + t, dtype=jnp.float32)[:, None] * jnp.ones((1, e))
+    env = jnp.ones((t, 1)) * jnp.arange(e, dtype=jnp.float32)[None, :]
+    return R.Trajectory(
+        observation=jnp.stack([time, env], -1),
+        action=jnp.zeros((t, e), jnp.int32),
+        reward=time,
+        terminated=jnp.zeros((t, e), bool),
+        truncated=jnp.zeros((t, e), bool),
+        root_value=jnp.zeros((t, e)),
+        policy=jnp.ones((t, e, 3)) / 3,
+    )
+
+
+def test_ring_keeps_the_newest_steps_within_capacity():
+    replay = R.init_replay(SPEC, num_envs=2, steps_per_env=8)
+    for i in range(5):  # 20 steps into a ring of 8 per env
+        replay = R.add(replay, chunk(4, 2, 4 * i))
+    assert replay.observation.shape == (2, 8, 2)
+    assert int(replay.steps_written) == 20
+    np.testing.assert_array_equal(
+        np.sort(np.asarray(replay.observation[0, :, 0])), np.arange(12, 20)
+    )
+
+
+def test_only_positions_with_a_full_window_are_valid():
+    replay = R.init_replay(SPEC, num_envs=2, steps_per_env=8)
+    replay = R.add(replay, chunk(4, 2, 0))
+    replay = R.add(replay, chunk(4, 2, 4))
+    replay = R.add(replay, chunk(4, 2, 8))  # times 4..11 in the ring
+    valid = np.asarray(R.valid_positions(replay, lookahead=3))
+    times = np.asarray(replay.observation[..., 0])
+    np.testing.assert_array_equal(valid, times <= 11 - 3)
+
+
+def test_samples_come_from_valid_positions_with_their_window():
+    replay = R.init_replay(SPEC, num_envs=3, steps_per_env=16)
+    for i in range(6):
+        replay = R.add(replay, chunk(4, 3, 4 * i))
+    batch = R.sample(
+        replay,
+        jax.random.key(0),
+        256,
+        unroll_steps=2,
+        td_steps=2,
+        discount=1.0,
+        priority_exponent=1.0,
+        importance_exponent=1.0,
+    )
+    t0 = np.asarray(batch.observation[:, 0])
+    assert t0.min() >= 24 - 16 and t0.max() <= 23 - 4
+    # reward of record j is its time, so the reward target at offset 1 is the start time.
+    np.testing.assert_allclose(batch.targets.reward[:, 1], t0)
+    # value target with n=2, root values 0: r_t + r_{t+1} = 2 t + 1
+    np.testing.assert_allclose(batch.targets.value[:, 0], 2 * t0 + 1)
+
+
+def test_priorities_shape_sampling_and_importance_weights():
+    replay = R.init_replay(SPEC, num_envs=1, steps_per_env=16)
+    for i in range(4):
+        replay = R.add(replay, chunk(4, 1, 4 * i))
+    valid = np.asarray(R.valid_positions(replay, lookahead=2)).reshape(-1)
+    priority = np.where(valid, 1.0, 0.0)
+    target = int(np.flatnonzero(valid)[3])
+    priority[target] = 9.0
+    replay = R.update_priorities(replay, jnp.arange(16), jnp.asarray(priority, jnp.float32))
+    batch = R.sample(replay, jax.random.key(1), 4000, 1, 1, 1.0, 1.0, 1.0)
+    index = np.asarray(batch.index)
+    assert valid[index].all()
+    share = np.mean(index == target)
+    expected = 9.0 / (valid.sum() - 1 + 9.0)
+    assert share == pytest.approx(expected, abs=0.03)
+    weight = np.asarray(batch.weight)
+    # The over-sampled position is down-weighted by exactly its priority ratio (beta = 1),
+    # and the weights average one so they do not change the learning rate.
+    assert weight[index == target].max() == pytest.approx(weight.max() / 9.0, rel=1e-4)
+    assert weight.mean() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_sample_proportional_never_picks_zero_weight():
+    weights = jnp.asarray([0.0, 1.0, 0.0, 2.0, 0.0, 0.0])
+    index = np.asarray(R.sample_proportional(jax.random.key(3), weights, 10_000))
+    assert set(np.unique(index)) <= {1, 3}
+    assert np.mean(index == 3) == pytest.approx(2 / 3, abs=0.03)

@@ -1,0 +1,109 @@
+"""End to end on the smoke preset: a run, its checkpoint, resume equivalence, one compile."""
+
+import dataclasses
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from configs import get_preset
+from muzero import checkpointing, training
+from muzero.agent import Agent
+
+
+def smoke(tmp_path, **run_changes):
+    config = get_preset("smoke")
+    return config.replace(
+        run=dataclasses.replace(config.run, runs_dir=str(tmp_path), **run_changes)
+    )
+
+
+def final_params(run_dir):
+    config = training.load_run_config(run_dir)
+    run_dir, step = checkpointing.resolve(run_dir)
+    agent = Agent.load(run_dir)
+    return step, agent.params, config
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """One uninterrupted smoke run, watched for recompilation."""
+    captured = {}
+    original = training.build
+
+    def spying_build(config):
+        captured["components"] = original(config)
+        return captured["components"]
+
+    training.build = spying_build
+    try:
+        run_dir = training.run(smoke(tmp_path_factory.mktemp("runs")))
+    finally:
+        training.build = original
+    return run_dir, captured["components"]
+
+
+def test_smoke_run_writes_config_metrics_checkpoint_and_eval(smoke_run):
+    run_dir, _ = smoke_run
+    assert (run_dir / "config.json").exists()
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert any("learner/loss" in row and np.isfinite(row["learner/loss"]) for row in rows)
+    assert any("actor/env_steps_per_s" in row for row in rows)
+    assert (run_dir / "metrics.csv").read_text().startswith("env_steps")
+    assert list((run_dir / "tensorboard").iterdir())
+    run_dir_resolved, step = checkpointing.resolve(run_dir)
+    assert step == 12
+    evaluation = json.loads((run_dir / "eval.json").read_text())
+    assert evaluation["random/first"]["games"] == 8
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["iterations"] == 12 and summary["updates"] > 0
+
+
+def test_no_recompilation_inside_the_loop(smoke_run):
+    _, components = smoke_run
+    # 12 iterations, each calling act, add and learn: one compiled executable apiece.
+    assert components.act._cache_size() == 1
+    assert components.add._cache_size() == 1
+    assert components.learn._cache_size() == 1
+
+
+def test_resume_ends_with_the_same_parameters(smoke_run, tmp_path):
+    full_dir, _ = smoke_run
+    half_dir = training.run(smoke(tmp_path, max_iterations=6), evaluate_at_end=False)
+    assert checkpointing.resolve(half_dir)[1] == 6
+    resumed_config = training.load_run_config(half_dir)
+    resumed_config = resumed_config.replace(
+        run=dataclasses.replace(resumed_config.run, max_iterations=12)
+    )
+    training.run(resumed_config, resume=half_dir, evaluate_at_end=False)
+    step_full, params_full, _ = final_params(full_dir)
+    step_resumed, params_resumed, _ = final_params(half_dir)
+    assert step_full == step_resumed == 12
+    for a, b in zip(jax.tree.leaves(params_full), jax.tree.leaves(params_resumed), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # Metrics of the resumed run read as one run: env steps never go backwards.
+    rows = [json.loads(line) for line in (half_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [row["env_steps"] for row in rows]
+    assert steps == sorted(steps)
+
+
+def test_agent_plays_from_raw_pgx_observations(smoke_run):
+    import envs
+
+    run_dir, _ = smoke_run
+    agent = Agent.load(run_dir)
+    env = envs.make("tic_tac_toe")
+    state, ts = env.reset(jax.random.key(3))
+    agent.reset()
+    for _ in range(3):
+        result = agent.search(np.asarray(ts.observation), np.asarray(ts.legal_mask))
+        assert bool(ts.legal_mask[result.action])
+        assert result.policy.shape == (9,) and result.policy.sum() == pytest.approx(1, abs=1e-5)
+        assert np.all(result.policy[~np.asarray(ts.legal_mask)] == 0)
+        assert np.isfinite(result.value)
+        action = agent.act(np.asarray(ts.observation), np.asarray(ts.legal_mask))
+        assert action == result.action  # evaluation search has no noise
+        state, ts = env.step(state, action, jax.random.key(0))
+    with pytest.raises(ValueError, match="shape"):
+        agent.act(np.zeros((4,)))
