@@ -34,7 +34,7 @@ def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[flo
 def make_single_player_eval(
     env: Env, search: SearchFn, num_episodes: int, max_steps: int = 100_000
 ):
-    """Returns jitted eval(params, key) -> returns [N] of N greedy episodes."""
+    """Returns eval(params, key) -> returns [N] of N greedy episodes, for the caller to jit."""
 
     def evaluate(params: Params, key: PRNGKey):
         k_reset, key = jax.random.split(key)
@@ -57,7 +57,7 @@ def make_single_player_eval(
         init = (state, ts, key, jnp.ones(num_episodes, bool), jnp.zeros(num_episodes), 0)
         return jax.lax.while_loop(cond, body, init)[4]
 
-    return jax.jit(evaluate)
+    return evaluate
 
 
 def play_two_player(
@@ -105,8 +105,11 @@ def evaluate_two_player(
     num_games: int,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Win/draw/loss rates per opponent and seat, with 95% Wilson intervals."""
-    search_jit = jax.jit(search)
+    """Win/draw/loss rates per opponent and seat, with 95% Wilson intervals.
+
+    `search` should be jitted by the caller (and kept), so repeated evaluations compile once.
+    """
+    search_jit = search
     results: dict[str, Any] = {}
     for name in opponents:
         for seat in range(env.spec.num_players):

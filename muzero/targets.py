@@ -21,7 +21,6 @@ Past the end of an episode (offsets after the first record that ended it):
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 
@@ -50,23 +49,25 @@ class UnrollTargets(struct.PyTreeNode):
 
 
 def n_step_values(window: Window, num_starts: int, td_steps: int, discount: float) -> Array:
-    """[num_starts] value targets z_k for k = 0 .. num_starts-1 (formula in the module doc)."""
+    """[num_starts] value targets z_k for k = 0 .. num_starts-1 (formula in the module doc).
+
+    Vectorised over [num_starts, td_steps] offsets rather than looped: with Monte-Carlo
+    horizons (n = 42 in connect four) a sequential loop dominated the update's time on CPU.
+    """
     ended = window.terminated.astype(bool) | window.truncated.astype(bool)
-
-    def value_from(k):
-        def body(i, carry):
-            total, alive, scale = carry
-            j = k + i
-            term = jnp.where(window.truncated[j], window.root_value[j], window.reward[j])
-            total = total + jnp.where(alive, scale * term, 0.0)
-            return total, alive & ~ended[j], scale * discount
-
-        total, alive, scale = jax.lax.fori_loop(
-            0, td_steps, body, (jnp.float32(0.0), jnp.bool_(True), jnp.float32(1.0))
-        )
-        return total + jnp.where(alive, scale * window.root_value[k + td_steps], 0.0)
-
-    return jax.vmap(value_from)(jnp.arange(num_starts))
+    positions = jnp.arange(num_starts)[:, None] + jnp.arange(td_steps)[None, :]  # [S, n]
+    ended_at = ended[positions]
+    # alive[k, i]: no episode end in records k .. k+i-1 (an exclusive running count).
+    alive = (jnp.cumsum(ended_at, axis=1) - ended_at) == 0
+    step_value = jnp.where(
+        window.truncated[positions], window.root_value[positions], window.reward[positions]
+    )
+    # d^0 .. d^(n-1) by repeated products: exact signs for the negative two-player discount.
+    powers = jnp.cumprod(jnp.full((td_steps,), discount, jnp.float32)) / discount
+    total = jnp.sum(jnp.where(alive, powers * step_value, 0.0), axis=1)
+    alive_at_n = ~jnp.any(ended_at, axis=1)
+    bootstrap = window.root_value[jnp.arange(num_starts) + td_steps]
+    return total + jnp.where(alive_at_n, powers[-1] * discount * bootstrap, 0.0)
 
 
 def unroll_targets(

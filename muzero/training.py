@@ -44,7 +44,8 @@ class Components:
     act: Any
     add: Any
     learn: Any
-    eval_search: Any
+    eval_search: Any  # jitted greedy search (no root noise)
+    eval_episodes: Any  # jitted (params, key) -> returns [N] of N greedy episodes
 
 
 def build(config: Config) -> Components:
@@ -54,6 +55,9 @@ def build(config: Config) -> Components:
     optimizer = make_optimizer(config)
     search = make_search_fn(model, config, env.spec)
     update = make_update_fn(model, optimizer, config, env.spec)
+    eval_search = make_search_fn(
+        model, config, env.spec, evaluation=True, num_simulations=config.eval_simulations
+    )
     return Components(
         config=config,
         env=env,
@@ -63,9 +67,8 @@ def build(config: Config) -> Components:
         learn=jax.jit(
             make_learn_fn(update, config.learner.updates_per_iteration), donate_argnums=(0, 1)
         ),
-        eval_search=make_search_fn(
-            model, config, env.spec, evaluation=True, num_simulations=config.eval_simulations
-        ),
+        eval_search=jax.jit(eval_search),
+        eval_episodes=jax.jit(make_single_player_eval(env, eval_search, config.eval.num_games)),
     )
 
 
@@ -135,11 +138,7 @@ def evaluate(c: Components, params, seed: int) -> dict[str, Any]:
         flat = {f"eval/{k}/win_rate": v["win_rate"] for k, v in details.items()}
         flat.update({f"eval/{k}/loss_rate": v["loss_rate"] for k, v in details.items()})
         return {"metrics": flat, "details": details}
-    returns = np.asarray(
-        make_single_player_eval(c.env, c.eval_search, cfg.eval.num_games)(
-            params, jax.random.key(seed)
-        )
-    )
+    returns = np.asarray(c.eval_episodes(params, jax.random.key(seed)))
     details = {
         "episodes": int(returns.size),
         "mean_return": float(returns.mean()),

@@ -2,3 +2,37 @@ import os
 
 # Tests run on CPU; keep XLA from grabbing every core's worth of threads per test process.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One finished smoke run per session: (run dir, the Components it was built from).
+
+    `training.build` is wrapped so tests can inspect the jitted functions the loop used
+    (the no-recompilation test counts their compiled executables).
+    """
+    import dataclasses
+
+    from configs import get_preset
+    from muzero import training
+
+    captured = {}
+    original = training.build
+
+    def spying_build(config):
+        captured["components"] = original(config)
+        return captured["components"]
+
+    config = get_preset("smoke")
+    config = config.replace(
+        run=dataclasses.replace(config.run, runs_dir=str(tmp_path_factory.mktemp("smoke_runs")))
+    )
+    training.build = spying_build
+    try:
+        run_dir = training.run(config)
+    finally:
+        training.build = original
+    return run_dir, captured["components"]

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 
 def train(name, tmp_path):
     config = get_preset(name)
-    config = config.replace(run=dataclasses.replace(config.run, runs_dir=str(tmp_path),
-                                                    progress=False))
+    config = config.replace(
+        run=dataclasses.replace(config.run, runs_dir=str(tmp_path), progress=False)
+    )
     run_dir = training.run(config)
     return json.loads((run_dir / "eval.json").read_text())
 

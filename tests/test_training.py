@@ -26,24 +26,6 @@ def final_params(run_dir):
     return step, agent.params, config
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    """One uninterrupted smoke run, watched for recompilation."""
-    captured = {}
-    original = training.build
-
-    def spying_build(config):
-        captured["components"] = original(config)
-        return captured["components"]
-
-    training.build = spying_build
-    try:
-        run_dir = training.run(smoke(tmp_path_factory.mktemp("runs")))
-    finally:
-        training.build = original
-    return run_dir, captured["components"]
-
-
 def test_smoke_run_writes_config_metrics_checkpoint_and_eval(smoke_run):
     run_dir, _ = smoke_run
     assert (run_dir / "config.json").exists()
