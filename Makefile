@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 ENV    ?= tictactoe
 ARGS   ?=
 RESUME ?=
-BENCH_ENVS ?= tictactoe cartpole connect_four
+BENCH_ENVS ?= tictactoe cartpole
 
 .PHONY: help install train test test-slow bench lint format clean
 

@@ -30,6 +30,7 @@ from muzero.evaluation import evaluate_two_player, make_single_player_eval
 from muzero.learner import init_train_state, make_learn_fn, make_optimizer, make_update_fn
 from muzero.loggers import MetricsLogger
 from muzero.networks import make_model
+from muzero.plots import plot_run
 from muzero.progress import ProgressDisplay
 from muzero.search import make_search_fn
 
@@ -279,6 +280,7 @@ def run(
         (run_dir / "eval.json").write_text(json.dumps(result["details"], indent=2))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     logger.close()
+    plot_run(run_dir)
     progress.print_summary(summary)
     return run_dir
 

@@ -89,3 +89,21 @@ def test_agent_plays_from_raw_pgx_observations(smoke_run):
         state, ts = env.step(state, action, jax.random.key(0))
     with pytest.raises(ValueError, match="shape"):
         agent.act(np.zeros((4,)))
+
+
+def test_puct_search_and_resnet_torso_run_in_the_loop(tmp_path):
+    """The other search (pUCT, Dirichlet noise) and torso (ResNet) on a second pgx game."""
+    base = smoke(tmp_path, max_iterations=3)
+    config = base.replace(
+        env=dataclasses.replace(base.env, id="connect_four"),
+        network=dataclasses.replace(base.network, torso="resnet", channels=8, num_blocks=1),
+        search=dataclasses.replace(base.search, algorithm="muzero"),
+        actor=dataclasses.replace(base.actor, num_envs=8),
+        learner=dataclasses.replace(base.learner, td_steps=4),
+        replay=dataclasses.replace(base.replay, min_size=16),
+    )
+    run_dir = training.run(config, evaluate_at_end=False)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["iterations"] == 3 and summary["updates"] > 0
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(row["learner/loss"]) for row in rows if "learner/loss" in row)
