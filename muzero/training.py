@@ -191,15 +191,24 @@ def run(
     steps_per_env = cfg.replay_steps_per_env
 
     def snapshot(elapsed: float) -> dict[str, Any]:
-        return {
-            "train_state": train_state,
-            "replay": replay,
-            "actor": actor,
-            "key": jax.random.key_data(key),
-            "counters": {k: np.asarray(v, np.int64) for k, v in counters.items()}
-            | {"episodes": np.asarray(counters["episodes"] + window.pending_episodes(), np.int64)},
-            "elapsed_s": np.asarray(elapsed, np.float64),
-        }
+        """A host copy of the whole state: orbax may write it in the background while the next
+        update donates (reuses) the device buffers."""
+        return jax.tree.map(
+            lambda x: np.array(x, copy=True),
+            {
+                "train_state": train_state,
+                "replay": replay,
+                "actor": actor,
+                "key": jax.random.key_data(key),
+                "counters": {k: np.asarray(v, np.int64) for k, v in counters.items()}
+                | {
+                    "episodes": np.asarray(
+                        counters["episodes"] + window.pending_episodes(), np.int64
+                    )
+                },
+                "elapsed_s": np.asarray(elapsed, np.float64),
+            },
+        )
 
     progress = ProgressDisplay(
         cfg,
