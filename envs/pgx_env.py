@@ -18,6 +18,12 @@ def available() -> tuple[str, ...]:
 def make_pgx(env_id: str) -> Env:
     """Wrap pgx game `env_id`. Rewards are seen by the player who moved (pgx gives all players')."""
     game = pgx.make(env_id)
+    if game.num_players > 2:
+        # Values flip sign between plies (discount -gamma): a two-player zero-sum assumption.
+        raise ValueError(
+            f"env.id {env_id!r} has {game.num_players} players; only one- and two-player "
+            "(zero-sum) games are supported"
+        )
     # Shapes and dtypes come from one traced init, never from game-specific tables.
     probe = jax.eval_shape(game.init, jax.random.key(0))
     spec = EnvSpec(

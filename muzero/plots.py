@@ -25,8 +25,14 @@ def plot_run(run_dir: pathlib.Path) -> pathlib.Path | None:
     if not path.exists():
         return None
     rows = [json.loads(line) for line in path.read_text().splitlines() if line]
-    eval_keys = sorted({k for r in rows for k in r if k.startswith("eval/")
-                        and ("win_rate" in k or "mean_return" in k)})
+    eval_keys = sorted(
+        {
+            k
+            for r in rows
+            for k in r
+            if k.startswith("eval/") and ("win_rate" in k or "mean_return" in k)
+        }
+    )
     panels = [p for p in PANELS if any(p[0] in r for r in rows)]
     if eval_keys:
         panels.append(("eval", "evaluation"))
@@ -37,8 +43,12 @@ def plot_run(run_dir: pathlib.Path) -> pathlib.Path | None:
         keys = eval_keys if key == "eval" else [key]
         for k in keys:
             points = [(r["elapsed_s"], r[k]) for r in rows if k in r]
-            ax.plot(*zip(*points, strict=True), marker="o" if key == "eval" else None,
-                    markersize=3, label=k.removeprefix("eval/"))
+            ax.plot(
+                *zip(*points, strict=True),
+                marker="o" if key == "eval" else None,
+                markersize=3,
+                label=k.removeprefix("eval/"),
+            )
         ax.set_title(title)
         ax.set_xlabel("wall time (s, compile included)")
         ax.grid(alpha=0.3)

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     from configs import PRESETS, get_preset
     from muzero import checkpointing
-    from muzero.training import load_run_config, run
+    from muzero.training import check_config, load_run_config, run
 
     resume, args = pop_option(args, "--resume")
     preset = None
@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, checkpointing.CheckpointError) as error:
         fail(str(error))
     config = parse_config(base, args, description)
+    try:
+        check_config(config)
+    except ValueError as error:
+        fail(str(error))
     try:
         run(config, resume=resume)
     except checkpointing.CheckpointError as error:

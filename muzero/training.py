@@ -73,6 +73,11 @@ def build(config: Config) -> Components:
     )
 
 
+def check_config(config: Config) -> None:
+    """Every check that needs the environment, without compiling anything (ValueError)."""
+    validate_against_env(config, envs.make(config.env.id).spec)
+
+
 def validate_against_env(config: Config, spec) -> None:
     """Checks that need the environment's sizes; still before anything compiles."""
     if config.network.torso == "resnet" and len(spec.observation_shape) not in (1, 3):

@@ -72,6 +72,7 @@ def test_unknown_field_suggests_the_right_one():
         (("--search.num-simulations", "abc"), "--search.num-simulations"),
         (("--env.id", "NoSuchEnv-v0"), "NoSuchEnv-v0"),
         (("--replay.capacity", "10"), "replay.capacity"),
+        (("--env.id", "sparrow_mahjong"), "3 players"),
     ],
 )
 def test_invalid_value_names_the_field(args, needle):

@@ -6,8 +6,6 @@ import pytest
 import envs
 from envs.contract import check_env_contract
 
-# The largest pgx games compile for minutes on 2 CPU cores; they run in the slow suite.
-SLOW_PGX = {"chess", "shogi", "go_19x19", "gardner_chess", "backgammon", "sparrow_mahjong"}
 GYMNAX = [
     "CartPole-v1",
     "Acrobot-v1",
@@ -18,10 +16,8 @@ GYMNAX = [
     "SpaceInvaders-MinAtar",
     "Seaquest-MinAtar",
 ]
-PGX = [
-    pytest.param(name, marks=pytest.mark.slow) if name in SLOW_PGX else name
-    for name in pgx.available_envs()
-]
+# sparrow_mahjong has three players: refused with a clear error (test below).
+PGX = [name for name in pgx.available_envs() if name != "sparrow_mahjong"]
 
 
 @pytest.mark.parametrize("env_id", PGX)
@@ -44,6 +40,11 @@ def test_two_player_reward_goes_to_the_mover():
         state, ts = env.step(state, action, jax.random.key(1))
     state, ts = env.step(state, 2, jax.random.key(1))  # X completes the top row
     assert bool(ts.terminated) and float(ts.reward) == 1.0
+
+
+def test_more_than_two_players_is_refused_clearly():
+    with pytest.raises(ValueError, match="sparrow_mahjong.*3 players"):
+        envs.make("sparrow_mahjong")
 
 
 def test_unknown_env_id_names_it():
