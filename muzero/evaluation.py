@@ -109,12 +109,11 @@ def evaluate_two_player(
 
     `search` should be jitted by the caller (and kept), so repeated evaluations compile once.
     """
-    search_jit = search
     results: dict[str, Any] = {}
     for name in opponents:
         for seat in range(env.spec.num_players):
             outcomes = play_two_player(
-                env, search_jit, params, OPPONENTS[name], seat, num_games, seed + 7919 * seat
+                env, search, params, OPPONENTS[name], seat, num_games, seed + 7919 * seat
             )
             wins, draws, losses = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
             low, high = wilson_interval(wins, num_games)

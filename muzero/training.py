@@ -30,6 +30,7 @@ from muzero.evaluation import evaluate_two_player, make_single_player_eval
 from muzero.learner import init_train_state, make_learn_fn, make_optimizer, make_update_fn
 from muzero.loggers import MetricsLogger
 from muzero.networks import make_model
+from muzero.opponents import OPPONENT_GAMES
 from muzero.plots import plot_run
 from muzero.progress import ProgressDisplay
 from muzero.search import make_search_fn
@@ -85,8 +86,6 @@ def validate_against_env(config: Config, spec) -> None:
             f"network.torso 'resnet' needs [H, W, C] observations; {spec.name} "
             f"has shape {spec.observation_shape}"
         )
-    from muzero.opponents import OPPONENT_GAMES
-
     if spec.two_player:
         for name in config.eval.opponents:
             games = OPPONENT_GAMES.get(name)
