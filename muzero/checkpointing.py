@@ -36,7 +36,10 @@ def make_manager(run_dir: pathlib.Path, max_to_keep: int) -> ocp.CheckpointManag
 
 def save(manager: ocp.CheckpointManager, step: int, state: Any, params: Any) -> None:
     """Save the whole state, and the parameters again on their own so an agent can load them
-    without allocating the replay."""
+    without allocating the replay. A step already saved (the loop's last periodic checkpoint
+    falling on its final iteration) holds this very state and is kept as it is."""
+    if step in manager.all_steps():
+        return
     manager.save(
         step,
         args=ocp.args.Composite(
