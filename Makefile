@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed-stamp
 ENV    ?= tictactoe
 ARGS   ?=
 RESUME ?=
-BENCH_ENVS ?= tictactoe cartpole
+GAME   ?=
+BENCH_ENVS ?= tictactoe cartpole atari100k
 
 .PHONY: help install train test test-slow bench lint format clean
 
@@ -23,8 +24,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project with its dependencies
 
-train: $(STAMP)  ## train a preset: make train ENV=cartpole [RESUME=runs/...] [ARGS='--search.num-simulations 8']
-	$(BIN)/python -m muzero.train $(ENV) $(if $(RESUME),--resume $(RESUME)) $(ARGS)
+train: $(STAMP)  ## train a preset: make train ENV=cartpole [GAME=Pong] [RESUME=runs/...] [ARGS='--search.num-simulations 8']
+	$(BIN)/python -m muzero.train $(ENV) $(if $(RESUME),--resume $(RESUME)) $(if $(GAME),--env.id ALE/$(GAME)) $(ARGS)
 
 test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q
@@ -32,7 +33,7 @@ test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
 test-slow: $(STAMP)  ## long learning tests
 	$(BIN)/python -m pytest -m slow -q
 
-bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole']
+bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole atari100k']
 	$(BIN)/python -m muzero.bench $(BENCH_ENVS) $(ARGS)
 
 lint: $(STAMP)  ## ruff check and format check

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from configs import cartpole, connect_four, smoke, tictactoe
+from configs import (
+    atari,
+    atari100k,
+    atari_smoke,
+    cartpole,
+    connect_four,
+    minatar_breakout,
+    smoke,
+    tictactoe,
+)
 from muzero.config import Config
 
 PRESETS: dict[str, Callable[[], Config]] = {
     "tictactoe": tictactoe.config,
     "connect_four": connect_four.config,
     "cartpole": cartpole.config,
+    "minatar_breakout": minatar_breakout.config,
     "smoke": smoke.config,
+    "atari": atari.config,
+    "atari100k": atari100k.config,
+    "atari_smoke": atari_smoke.config,
 }
 
 

@@ -93,3 +93,24 @@ def _check_timestep(ts: TimeStep, env: Env, num_envs: int) -> None:
     assert ts.legal_mask.dtype == jnp.bool_
     assert ts.to_play.shape == (num_envs,) and ts.to_play.dtype == jnp.int32
     assert np.all(np.asarray(ts.legal_mask).any(axis=-1)), "reset with no legal action"
+
+
+def check_host_env_contract(env, num_steps: int = 64, seed: int = 0) -> None:
+    """The same contract for a host environment (`envs.atari.AtariEnv`): batched numpy time
+    steps from `reset()` and `step(actions)`. Host environments restart a finished episode in
+    the same step (its observation is the new episode's first), so here stepping goes on past
+    episode ends."""
+    spec = env.spec
+    assert spec.num_actions >= 1 and spec.num_players == 1, spec
+    num_envs = env.num_envs
+    ts = env.reset()
+    _check_timestep(ts, env, num_envs)
+    assert not np.any(ts.terminated | ts.truncated), "reset returned a finished step"
+    assert np.all(ts.reward == 0), "reset must give reward 0"
+    rng = np.random.default_rng(seed)
+    for _ in range(num_steps):
+        ts = env.step(rng.integers(0, spec.num_actions, num_envs).astype(np.int32))
+        _check_timestep(ts, env, num_envs)
+        assert np.all(np.isfinite(ts.reward)), "non-finite reward"
+        assert not np.any(ts.terminated & ts.truncated), "terminated and truncated together"
+        assert np.all(ts.to_play == 0)

@@ -15,14 +15,16 @@ from flax import struct
 
 from envs.core import Env, TimeStep
 from muzero.config import Config
+from muzero.history import NO_ACTION, History, init_history, push, stack
 from muzero.replay import Trajectory
-from muzero.search import SearchFn, sample_visits
-from muzero.types import Array, Params, PRNGKey
+from muzero.search import SearchFn, SearchOutput, sample_visits
+from muzero.types import Array, EnvSpec, Params, PRNGKey
 
 
 class ActorState(struct.PyTreeNode):
     env_state: Any  # [E] the adapters' state pytrees
     timestep: TimeStep  # [E] the current time step of every environment
+    history: History  # [E, N] the frames (and actions) the network sees, current frame last
     episode_step: Array  # [E] int32, moves made in the current episode
     episode_return: Array  # [E] float32, return so far, seen by player 0
 
@@ -36,11 +38,21 @@ class ActStats(struct.PyTreeNode):
     length_sum: Array  # [] sum of their lengths
 
 
-def init_actor(env: Env, num_envs: int, key: PRNGKey) -> ActorState:
+def start_history(spec: EnvSpec, config: Config, first_frame: Array) -> History:
+    """A batch of histories holding only each episode's first frame [E, *F]."""
+    num_envs = first_frame.shape[0]
+    empty = init_history(num_envs, config.history.frames, spec.observation_shape, first_frame.dtype)
+    no_action = jnp.full((num_envs,), NO_ACTION, jnp.int32)
+    return push(empty, first_frame, no_action, jnp.ones((num_envs,), bool))
+
+
+def init_actor(env: Env, config: Config, key: PRNGKey) -> ActorState:
+    num_envs = config.actor.num_envs
     env_state, timestep = jax.vmap(env.reset)(jax.random.split(key, num_envs))
     return ActorState(
         env_state=env_state,
         timestep=timestep,
+        history=start_history(env.spec, config, timestep.observation),
         episode_step=jnp.zeros((num_envs,), jnp.int32),
         episode_return=jnp.zeros((num_envs,), jnp.float32),
     )
@@ -60,17 +72,33 @@ def _where(condition: Array, a: Any, b: Any) -> Any:
     return jax.tree.map(pick, a, b)
 
 
+def choose_action(
+    config: Config,
+    out: SearchOutput,
+    legal_mask: Array,
+    episode_step: Array,
+    k_sample: PRNGKey,
+    k_random: PRNGKey,
+) -> Array:
+    """Self-play exploration (../shared/STACK_NOTES.md calibration): the first
+    `random_opening_moves` moves of an episode are uniformly random among legal actions; after
+    that moves are sampled from root visit counts at the configured temperature, or taken from
+    the search itself (`action_selection="search"`)."""
+    ac = config.actor
+    if ac.action_selection == "search":
+        action = out.action
+    else:
+        action = sample_visits(k_sample, out.visit_counts, legal_mask, ac.temperature)
+    opening = episode_step < ac.random_opening_moves
+    return jnp.where(opening, random_legal_action(k_random, legal_mask), action)
+
+
 ActFn = Callable[[Params, ActorState, PRNGKey], tuple[ActorState, Trajectory, ActStats]]
 
 
 def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
-    """Returns act(params, actor_state, key) -> (actor_state, trajectory [T, E], stats).
-
-    Self-play exploration (../shared/STACK_NOTES.md calibration): the first
-    `random_opening_moves` moves of an episode are uniformly random among legal actions; after
-    that moves are sampled from root visit counts at the configured temperature, or taken from
-    the search itself (`action_selection="search"`).
-    """
+    """Returns act(params, actor_state, key) -> (actor_state, trajectory [T, E], stats);
+    actions as in `choose_action`."""
     ac = config.actor
     two_player = env.spec.two_player
 
@@ -78,13 +106,9 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
         params, state = carry
         k_search, k_sample, k_random, k_step, k_reset = jax.random.split(key, 5)
         ts = state.timestep
-        out = search(params, ts.observation, ts.legal_mask, k_search)
-        if ac.action_selection == "search":
-            action = out.action
-        else:
-            action = sample_visits(k_sample, out.visit_counts, ts.legal_mask, ac.temperature)
-        opening = state.episode_step < ac.random_opening_moves
-        action = jnp.where(opening, random_legal_action(k_random, ts.legal_mask), action)
+        observation = stack(state.history, env.spec.num_actions, config.history.action_planes)
+        out = search(params, observation, ts.legal_mask, k_search)
+        action = choose_action(config, out, ts.legal_mask, state.episode_step, k_sample, k_random)
 
         num_envs = action.shape[0]
         env_state, next_ts = jax.vmap(env.step)(
@@ -110,9 +134,11 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
             length_sum=jnp.sum(jnp.where(done, state.episode_step + 1, 0)).astype(jnp.float32),
         )
         reset_state, reset_ts = jax.vmap(env.reset)(jax.random.split(k_reset, num_envs))
+        timestep = _where(done, reset_ts, next_ts)
         state = ActorState(
             env_state=_where(done, reset_state, env_state),
-            timestep=_where(done, reset_ts, next_ts),
+            timestep=timestep,
+            history=push(state.history, timestep.observation, action, done),
             episode_step=jnp.where(done, 0, state.episode_step + 1),
             episode_return=jnp.where(done, 0.0, episode_return),
         )

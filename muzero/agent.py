@@ -18,8 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import envs
+from envs.atari import RAW_ATARI_SHAPE, preprocess_frame
 from muzero import checkpointing
 from muzero.config import Config
+from muzero.history import NO_ACTION, init_history, push, stack
 from muzero.networks import make_model
 from muzero.search import greedy_action, make_search_fn
 from muzero.types import EnvSpec, Params
@@ -34,64 +36,113 @@ class SearchResult:
 
 
 class Agent:
-    """A trained MuZero agent. It knows the game's sizes, never its rules."""
+    """A trained MuZero agent. It knows the game's sizes, never its rules.
+
+    It keeps the frame and action history its network was trained on (`config.history`):
+    `act` appends the observation and the action it returns; `reset` clears the history at
+    an episode start. Atari agents take gymnasium's raw ALE frames (210x160x3 RGB) and
+    preprocess them as the training environment did (area resize to 96x96, grayscale if
+    trained so); gymnasium hands over only the last of the skipped frames, so the max over
+    the last two frames that training saw is not available here.
+    """
 
     def __init__(self, config: Config, spec: EnvSpec, params: Params, seed: int = 0):
+        from muzero.training import network_spec
+
         self.config = config
         self.spec = spec
         self.params = params
-        model = make_model(config.network, spec)
-        self._search = jax.jit(
-            make_search_fn(
-                model, config, spec, evaluation=True, num_simulations=config.eval_simulations
-            )
+        net_spec = network_spec(spec, config)
+        model = make_model(config.network, net_spec)
+        search = make_search_fn(
+            model, config, net_spec, evaluation=True, num_simulations=config.eval_simulations
         )
+        planes = config.history.action_planes
+
+        def search_from(params, history, frame, prev_action, start, legal, key):
+            history = push(history, frame, prev_action, start)
+            observation = stack(history, spec.num_actions, planes)
+            return history, search(params, observation, legal, key)
+
+        self._search = jax.jit(search_from)
         self._key = jax.random.key(seed)
+        self.reset()
 
     @classmethod
     def load(cls, path: str | pathlib.Path, seed: int = 0) -> Agent:
         """Load from a run directory (latest checkpoint) or one checkpoint directory."""
-        from muzero.training import load_run_config
+        from muzero.training import load_run_config, network_spec
 
         run_dir, step = checkpointing.resolve(pathlib.Path(path))
         config = load_run_config(run_dir)
-        spec = envs.make(config.env.id).spec
-        model = make_model(config.network, spec)
+        spec = envs.spec(config.env)
+        model = make_model(config.network, network_spec(spec, config))
         target = jax.eval_shape(model.init, jax.random.key(0))
         target = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), target)
         params = checkpointing.restore(run_dir, step, target, item="params")
         return cls(config, spec, params, seed)
 
     def reset(self) -> None:
-        """Call at the start of every episode. (Board games and CartPole keep no history.)"""
+        """Call at the start of every episode: forgets the frame and action history."""
+        self._history = init_history(
+            1, self.config.history.frames, self.spec.observation_shape, self.spec.observation_dtype
+        )
+        self._prev_action = NO_ACTION
+        self._episode_start = True
 
-    def search(self, observation, legal_action_mask=None) -> SearchResult:
+    def _frame(self, observation) -> np.ndarray:
         observation = np.asarray(observation)
+        if envs.is_host_env(self.spec.name) and observation.shape == RAW_ATARI_SHAPE:
+            env = self.config.env
+            observation = preprocess_frame(observation, env.frame_size, env.grayscale)
         if observation.shape != self.spec.observation_shape:
+            expected = self.spec.observation_shape
+            if envs.is_host_env(self.spec.name):
+                expected = f"{expected} or a raw ALE frame {RAW_ATARI_SHAPE}"
             raise ValueError(
-                f"observation has shape {observation.shape}; "
-                f"{self.spec.name} expects {self.spec.observation_shape}"
+                f"observation has shape {observation.shape}; {self.spec.name} expects {expected}"
             )
+        return observation.astype(self.spec.observation_dtype)
+
+    def _legal(self, legal_action_mask) -> np.ndarray:
         if legal_action_mask is None:
-            legal = np.ones(self.spec.num_actions, bool)
-        else:
-            legal = np.asarray(legal_action_mask, bool).reshape(-1)
-            if legal.shape != (self.spec.num_actions,) or not legal.any():
-                raise ValueError(
-                    f"legal_action_mask must be {self.spec.num_actions} booleans "
-                    "with at least one True"
-                )
+            return np.ones(self.spec.num_actions, bool)
+        legal = np.asarray(legal_action_mask, bool).reshape(-1)
+        if legal.shape != (self.spec.num_actions,) or not legal.any():
+            raise ValueError(
+                f"legal_action_mask must be {self.spec.num_actions} booleans with at least one True"
+            )
+        return legal
+
+    def _run_search(self, observation, legal_action_mask):
+        frame = self._frame(observation)
+        legal = jnp.asarray(self._legal(legal_action_mask))[None]
         self._key, key = jax.random.split(self._key)
-        obs = jnp.asarray(observation.astype(self.spec.observation_dtype))[None]
-        out = self._search(self.params, obs, jnp.asarray(legal)[None], key)
-        visits = np.asarray(out.visit_counts[0])
-        return SearchResult(
-            action=int(greedy_action(out, jnp.asarray(legal)[None])[0]),
+        history, out = self._search(
+            self.params,
+            self._history,
+            jnp.asarray(frame)[None],
+            jnp.full((1,), self._prev_action, jnp.int32),
+            jnp.full((1,), self._episode_start),
+            legal,
+            key,
+        )
+        result = SearchResult(
+            action=int(greedy_action(out, legal)[0]),
             policy=np.asarray(out.policy_target[0]),
-            visit_counts=visits,
+            visit_counts=np.asarray(out.visit_counts[0]),
             value=float(out.root_value[0]),
         )
+        return history, result
+
+    def search(self, observation, legal_action_mask=None) -> SearchResult:
+        """Search from `observation` (after the history so far); the history is not advanced."""
+        return self._run_search(observation, legal_action_mask)[1]
 
     def act(self, observation, legal_action_mask=None) -> int:
-        """The most visited legal action after a search from `observation`."""
-        return self.search(observation, legal_action_mask).action
+        """The most visited legal action after a search from `observation`; the observation
+        and this action join the history."""
+        self._history, result = self._run_search(observation, legal_action_mask)
+        self._prev_action = result.action
+        self._episode_start = False
+        return result.action

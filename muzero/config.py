@@ -49,19 +49,69 @@ class SupportConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EnvConfig:
-    """Which environment to play."""
+    """Which environment to play; the remaining fields apply to Atari (ALE/...) only."""
 
     id: str = "tic_tac_toe"
-    """A pgx game id (tic_tac_toe, connect_four, go_9x9, ...) or a gymnax id (CartPole-v1, ...)."""
+    """A pgx game id (tic_tac_toe, connect_four, go_9x9, ...), a gymnax id (CartPole-v1,
+    Breakout-MinAtar, ...) or an Atari game ALE/<Game> (ALE/Pong, ALE/MsPacman, ...)."""
+    frame_skip: int = 4
+    """Atari: emulator frames per agent step; the observation is the max of the last two."""
+    sticky_action_prob: float = 0.25
+    """Atari: probability that the emulator repeats the previous action (Machado et al. 2018)."""
+    full_action_space: bool = False
+    """Atari: all 18 joystick actions instead of the game's minimal set."""
+    frame_size: int = 96
+    """Atari: frames are resized to frame_size x frame_size (MuZero: 96)."""
+    grayscale: bool = False
+    """Atari: one grayscale channel instead of RGB."""
+    max_episode_steps: int = 27_000
+    """Atari: agent steps before an episode is truncated (27,000 = 108,000 frames)."""
+    noop_max: int = 30
+    """Atari: each episode starts with a random number (0 to noop_max) of no-op actions."""
+    env_threads: int = 0
+    """Atari: emulator threads; 0 = one per CPU core."""
 
     def __post_init__(self) -> None:
-        from envs import known_env_ids
+        from envs import atari, known_env_ids
 
+        if self.id.startswith(atari.PREFIX):  # ALE/ms_pacman, ALE/MsPacman -> ALE/MsPacman
+            object.__setattr__(self, "id", atari.game_id(self.id))
         known = known_env_ids()
         if self.id not in known:
             raise ValueError(
                 f"env.id {self.id!r} is not a known environment; known: {', '.join(known)}"
             )
+        _check(self.frame_skip >= 1, "env.frame_skip", "must be >= 1", self.frame_skip)
+        _check(
+            0 <= self.sticky_action_prob <= 1,
+            "env.sticky_action_prob",
+            "must be in [0, 1]",
+            self.sticky_action_prob,
+        )
+        _check(self.frame_size >= 8, "env.frame_size", "must be >= 8", self.frame_size)
+        _check(
+            self.max_episode_steps >= 1,
+            "env.max_episode_steps",
+            "must be >= 1",
+            self.max_episode_steps,
+        )
+        _check(self.noop_max >= 0, "env.noop_max", "must be >= 0", self.noop_max)
+        _check(self.env_threads >= 0, "env.env_threads", "must be >= 0", self.env_threads)
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryConfig:
+    """What the representation network sees: the last frames and the actions between them."""
+
+    frames: int = 1
+    """Frames in the observation history: MuZero's Atari setting is 32, EfficientZero's 4;
+    1 = the current observation only."""
+    action_planes: bool = False
+    """Add one plane per frame holding the action that led to it, scaled (a + 1) / A (MuZero
+    appendix F)."""
+
+    def __post_init__(self) -> None:
+        _check(self.frames >= 1, "history.frames", "must be >= 1", self.frames)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +130,12 @@ class NetworkConfig:
     """ResNet channels (the latent has this many planes)."""
     num_blocks: int = 2
     """Residual blocks in the ResNet representation and dynamics trunks."""
+    downsample: bool = False
+    """ResNet: the paper's Atari stem (stride-2 convolutions and average pooling, 96x96 to
+    6x6, MuZero appendix F) before the representation trunk."""
+    stem_blocks: tuple[int, int, int] = (2, 3, 3)
+    """Residual blocks at the stem's three resolutions (paper (2, 3, 3); EfficientZero
+    (1, 1, 1))."""
     value_support: SupportConfig = dataclasses.field(default_factory=SupportConfig)
     """Support of the categorical value head."""
     reward_support: SupportConfig = dataclasses.field(default_factory=SupportConfig)
@@ -88,6 +144,12 @@ class NetworkConfig:
     def __post_init__(self) -> None:
         for name in ("hidden_size", "num_layers", "latent_size", "channels", "num_blocks"):
             _check(getattr(self, name) >= 1, f"network.{name}", "must be >= 1", getattr(self, name))
+        _check(
+            len(self.stem_blocks) == 3 and all(b >= 0 for b in self.stem_blocks),
+            "network.stem_blocks",
+            "must be three counts >= 0",
+            self.stem_blocks,
+        )
         self.value_support.validate("network.value_support")
         self.reward_support.validate("network.reward_support")
 
@@ -348,6 +410,7 @@ class Config:
     preset: str = "tictactoe"
     """Name of the preset this config came from (names the run directory)."""
     env: EnvConfig = dataclasses.field(default_factory=EnvConfig)
+    history: HistoryConfig = dataclasses.field(default_factory=HistoryConfig)
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
     search: SearchConfig = dataclasses.field(default_factory=SearchConfig)
     actor: ActorConfig = dataclasses.field(default_factory=ActorConfig)
@@ -357,13 +420,13 @@ class Config:
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
-        window = self.learner.unroll_steps + self.learner.td_steps + 1
+        window = self.learner.unroll_steps + self.learner.td_steps + self.history.frames
         _check(
             self.replay_steps_per_env >= window + self.actor.unroll_length,
             "replay.capacity",
             f"must hold at least {window + self.actor.unroll_length} "
-            f"steps per environment (unroll + td steps + one acting chunk) for "
-            f"{self.actor.num_envs} envs",
+            f"steps per environment (unroll + td steps + history frames + one acting chunk) "
+            f"for {self.actor.num_envs} envs",
             self.replay.capacity,
         )
         _check(

@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from envs.core import Env
+from muzero.config import Config
+from muzero.history import push, stack
 from muzero.opponents import OPPONENTS
 from muzero.search import SearchFn, greedy_action
 from muzero.types import Params, PRNGKey
@@ -32,30 +34,37 @@ def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[flo
 
 
 def make_single_player_eval(
-    env: Env, search: SearchFn, num_episodes: int, max_steps: int = 100_000
+    env: Env, search: SearchFn, num_episodes: int, config: Config, max_steps: int = 100_000
 ):
     """Returns eval(params, key) -> returns [N] of N greedy episodes, for the caller to jit."""
+    from muzero.actor import start_history
+
+    planes = config.history.action_planes
 
     def evaluate(params: Params, key: PRNGKey):
         k_reset, key = jax.random.split(key)
         state, ts = jax.vmap(env.reset)(jax.random.split(k_reset, num_episodes))
+        history = start_history(env.spec, config, ts.observation)
 
         def cond(carry):
-            _, _, _, running, _, step = carry
+            running, step = carry[4], carry[6]
             return jnp.any(running) & (step < max_steps)
 
         def body(carry):
-            state, ts, key, running, returns, step = carry
+            state, ts, history, key, running, returns, step = carry
             key, k_search, k_step = jax.random.split(key, 3)
-            out = search(params, ts.observation, ts.legal_mask, k_search)
+            observation = stack(history, env.spec.num_actions, planes)
+            out = search(params, observation, ts.legal_mask, k_search)
             action = greedy_action(out, ts.legal_mask)
             state, ts = jax.vmap(env.step)(state, action, jax.random.split(k_step, num_episodes))
+            history = push(history, ts.observation, action, jnp.zeros(num_episodes, bool))
             returns = returns + jnp.where(running, ts.reward, 0.0)
             running = running & ~(ts.terminated | ts.truncated)
-            return state, ts, key, running, returns, step + 1
+            return state, ts, history, key, running, returns, step + 1
 
-        init = (state, ts, key, jnp.ones(num_episodes, bool), jnp.zeros(num_episodes), 0)
-        return jax.lax.while_loop(cond, body, init)[4]
+        running = jnp.ones(num_episodes, bool)
+        init = (state, ts, history, key, running, jnp.zeros(num_episodes), 0)
+        return jax.lax.while_loop(cond, body, init)[5]
 
     return evaluate
 

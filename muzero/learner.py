@@ -77,6 +77,8 @@ def make_update_fn(
             discount,
             rc.priority_exponent,
             rc.importance_exponent,
+            history_frames=config.history.frames,
+            action_planes=config.history.action_planes,
         )
         grads, info = jax.grad(muzero_loss, has_aux=True)(
             state.params, batch, model, value_support, reward_support, lc.value_loss_weight

@@ -2,7 +2,8 @@
 
 Two torsos share one interface:
 - `mlp`: vector observations are flattened; the latent is a vector [D].
-- `resnet`: board planes [H, W, C]; the latent is a stack of planes [H, W, C'] and the action
+- `resnet`: board planes or pixels [H, W, C]; the latent is a stack of planes [H, W, C'] (for
+  Atari after the paper's downsampling stem, 96x96 -> 6x6) and the action
   enters the dynamics as learned planes (a Dense map from the one-hot action to [H, W, 2]),
   so the network can learn where an action acts without being told the board's layout.
 
@@ -57,6 +58,30 @@ class ResidualBlock(nn.Module):
         return x + y
 
 
+class Downsample(nn.Module):
+    """MuZero appendix F's Atari stem, 96x96 -> 6x6: a stride-2 convolution to C/2 channels,
+    residual blocks, a stride-2 convolution to C channels, residual blocks, average pooling
+    with stride 2, residual blocks, average pooling with stride 2. The paper uses (2, 3, 3)
+    blocks at the three resolutions, EfficientZero (1, 1, 1)."""
+
+    channels: int
+    blocks: tuple[int, int, int]
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        half = max(self.channels // 2, 1)
+        x = nn.Conv(half, (3, 3), strides=(2, 2))(x)
+        for _ in range(self.blocks[0]):
+            x = ResidualBlock(half)(x)
+        x = nn.Conv(self.channels, (3, 3), strides=(2, 2))(x)
+        for _ in range(self.blocks[1]):
+            x = ResidualBlock(self.channels)(x)
+        x = nn.avg_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+        for _ in range(self.blocks[2]):
+            x = ResidualBlock(self.channels)(x)
+        return nn.avg_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+
+
 class Heads(nn.Module):
     """Prediction function f: latent -> (policy logits [A], value logits [S])."""
 
@@ -83,12 +108,17 @@ class Representation(nn.Module):
     def __call__(self, observation: Array) -> Array:
         c = self.config
         x = observation.astype(jnp.float32)
+        if observation.dtype == jnp.uint8:  # pixels (and their action planes, see history.py)
+            x = x / 255.0
         if c.torso == "mlp":
             x = x.reshape(x.shape[0], -1)
             return normalize_latent(MLP(c.hidden_size, c.num_layers, c.latent_size)(x))
         if x.ndim == 2:  # a vector observation seen as a 1x1 board
             x = x[:, None, None, :]
-        x = nn.Conv(c.channels, (3, 3))(x)
+        if c.downsample:
+            x = Downsample(c.channels, c.stem_blocks)(x)
+        else:
+            x = nn.Conv(c.channels, (3, 3))(x)
         for _ in range(c.num_blocks):
             x = ResidualBlock(c.channels)(x)
         return normalize_latent(x)

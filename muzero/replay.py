@@ -2,8 +2,13 @@
 
 Storage is one ring buffer per environment column, [E, L]: every acting call appends a chunk of
 T steps to all columns at once, so a write is a single `dynamic_update_slice` and positions stay
-time-ordered within a column. Each record is stored once; unroll windows are gathered at sample
-time. A position can be sampled once the K + n records after it exist (its targets need them).
+time-ordered within a column. Each record, and so each frame, is stored once; observation
+histories and unroll windows are gathered at sample time. A position can be sampled once the
+K + n records after it exist (its targets need them) and, after the ring wraps, while the N - 1
+records before it (its history) are still held.
+
+Capacity is counted in records (frames); `replay_bytes` gives the memory it takes, which the
+run prints at start and checks against the memory free before anything is allocated.
 
 Sampling probability is P(i) = p_i^alpha / sum_j p_j^alpha over valid positions, with importance
 weights (N P(i))^-beta (Schaul et al. 2016) normalised to mean one over the batch. New records get
@@ -17,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from muzero import history as history_lib
 from muzero.targets import UnrollTargets, Window, unroll_targets
 from muzero.types import Array, EnvSpec, PRNGKey
 
@@ -36,7 +42,7 @@ class Trajectory(struct.PyTreeNode):
 
 
 class ReplayState(struct.PyTreeNode):
-    observation: Array  # [E, L, *O]
+    observation: Array  # [E, L, *F] one frame per record, histories rebuilt at sample time
     action: Array  # [E, L] int32
     reward: Array  # [E, L] float32
     terminated: Array  # [E, L] bool
@@ -91,16 +97,24 @@ def add(replay: ReplayState, chunk: Trajectory) -> ReplayState:
     )
 
 
-def valid_positions(replay: ReplayState, lookahead: int) -> Array:
-    """[E, L] bool: written, not overwritten, and followed by `lookahead` written records."""
+def slot_times(replay: ReplayState) -> Array:
+    """[L] int32: absolute time of the record in each slot (negative if never written)."""
     length = replay.action.shape[1]
     written = replay.steps_written
     slot = jnp.arange(length)
-    # Absolute time of the record in each slot: the latest t < written with t % L == slot.
-    newest_slot = (written - 1) % length
-    age = (newest_slot - slot) % length
-    absolute = written - 1 - age
-    valid = (absolute >= 0) & (absolute + lookahead < written)
+    # The latest t < written with t % L == slot.
+    age = ((written - 1) % length - slot) % length
+    return written - 1 - age
+
+
+def valid_positions(replay: ReplayState, lookahead: int, lookback: int = 0) -> Array:
+    """[E, L] bool: written, not overwritten, followed by `lookahead` written records and, once
+    the ring has wrapped, preceded by `lookback` records still held (for its history)."""
+    length = replay.action.shape[1]
+    absolute = slot_times(replay)
+    oldest = jnp.maximum(replay.steps_written - length, 0)
+    valid = (absolute >= 0) & (absolute + lookahead < replay.steps_written)
+    valid = valid & ((oldest == 0) | (absolute - lookback >= oldest))
     return jnp.broadcast_to(valid, replay.action.shape)
 
 
@@ -117,11 +131,17 @@ def sample(
     discount: float,
     priority_exponent: float,
     importance_exponent: float,
+    history_frames: int = 1,
+    action_planes: bool = False,
 ) -> Batch:
-    """Draw `batch_size` positions by priority and build their unroll targets."""
+    """Draw `batch_size` positions by priority and build their observations (histories of
+    `history_frames` frames, see `muzero.history`) and unroll targets."""
     num_envs, length = replay.action.shape
     window_size = unroll_steps + td_steps + 1
-    valid = valid_positions(replay, window_size - 1).reshape(-1)
+    # The history needs the N - 1 frames before a position and, with action planes, the
+    # action before the oldest of them.
+    lookback = history_frames if action_planes else history_frames - 1
+    valid = valid_positions(replay, window_size - 1, lookback).reshape(-1)
     scaled = jnp.where(
         valid, (replay.priority.reshape(-1) + PRIORITY_EPS) ** priority_exponent, 0.0
     )
@@ -146,8 +166,17 @@ def sample(
         policy=replay.policy[rows, positions],
     )
     targets = jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(window)
+    past = history_lib.from_replay(
+        replay.observation,
+        replay.action,
+        replay.terminated | replay.truncated,
+        slot_times(replay),
+        env,
+        slot,
+        history_frames,
+    )
     return Batch(
-        observation=replay.observation[env, slot],
+        observation=history_lib.stack(past, replay.policy.shape[-1], action_planes),
         targets=targets,
         weight=weight.astype(jnp.float32),
         index=index,
@@ -175,3 +204,9 @@ def update_priorities(replay: ReplayState, index: Array, priority: Array) -> Rep
         priority=flat.reshape(replay.priority.shape),
         max_priority=jnp.maximum(replay.max_priority, jnp.max(priority)),
     )
+
+
+def replay_bytes(spec: EnvSpec, num_envs: int, steps_per_env: int) -> int:
+    """Bytes `init_replay` allocates, from shapes alone."""
+    shapes = jax.eval_shape(lambda: init_replay(spec, num_envs, steps_per_env))
+    return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(shapes))

@@ -22,11 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import envs
-from muzero import checkpointing
+from muzero import checkpointing, memory
 from muzero import replay as replay_lib
 from muzero.actor import init_actor, make_act_fn
 from muzero.config import Config, from_dict, to_dict
 from muzero.evaluation import evaluate_two_player, make_single_player_eval
+from muzero.history import stacked_dtype, stacked_shape
+from muzero.host_actor import HostActor, evaluate_host, make_policy_step, mark_interrupted
 from muzero.learner import init_train_state, make_learn_fn, make_optimizer, make_update_fn
 from muzero.loggers import MetricsLogger
 from muzero.networks import make_model
@@ -34,6 +36,7 @@ from muzero.opponents import OPPONENT_GAMES
 from muzero.plots import plot_run
 from muzero.progress import ProgressDisplay
 from muzero.search import make_search_fn
+from muzero.types import EnvSpec
 
 
 @dataclasses.dataclass
@@ -41,45 +44,87 @@ class Components:
     """Everything static that a run closes over: built once from the config."""
 
     config: Config
-    env: envs.Env
+    spec: EnvSpec  # the environment's own spec (single frames)
+    env: envs.Env | None  # the pure adapter of a JAX environment; None for host envs (Atari)
     model: Any
-    act: Any
+    search: Any  # self-play search, un-jitted (the host actor jits its own step around it)
+    act: Any  # jitted device actor; None for host envs
     add: Any
     learn: Any
-    eval_search: Any  # jitted greedy search (no root noise)
-    eval_episodes: Any  # jitted (params, key) -> returns [N] of N greedy episodes
+    eval_search: Any  # jitted greedy search (no root noise), on stacked observations
+    eval_episodes: Any  # jitted (params, key) -> returns [N] of N greedy episodes (JAX envs)
+    eval_step: Any  # jitted greedy policy step of the host evaluation (host envs)
+
+    @property
+    def host(self) -> bool:
+        return self.env is None
+
+
+def network_spec(spec: EnvSpec, config: Config) -> EnvSpec:
+    """The spec the networks see: observations stacked into histories (`muzero.history`)."""
+    h = config.history
+    return dataclasses.replace(
+        spec,
+        observation_shape=stacked_shape(spec.observation_shape, h.frames, h.action_planes),
+        observation_dtype=np.dtype(
+            stacked_dtype(spec.observation_dtype, h.frames, h.action_planes)
+        ),
+    )
+
+
+def _own(fn):
+    """A fresh function object around `fn`: jit caches by function, so each run's jitted
+    functions count only their own compilations (tests/test_training.py checks one each)."""
+
+    def wrapped(*args):
+        return fn(*args)
+
+    wrapped.__name__ = fn.__name__
+    return wrapped
 
 
 def build(config: Config) -> Components:
-    env = envs.make(config.env.id)
-    validate_against_env(config, env.spec)
-    model = make_model(config.network, env.spec)
+    spec = envs.spec(config.env)
+    validate_against_env(config, spec)
+    env = None if envs.is_host_env(config.env.id) else envs.make(config.env.id)
+    net_spec = network_spec(spec, config)
+    model = make_model(config.network, net_spec)
     optimizer = make_optimizer(config)
-    search = make_search_fn(model, config, env.spec)
-    update = make_update_fn(model, optimizer, config, env.spec)
+    search = make_search_fn(model, config, net_spec)
+    update = make_update_fn(model, optimizer, config, net_spec)
     eval_search = make_search_fn(
-        model, config, env.spec, evaluation=True, num_simulations=config.eval_simulations
+        model, config, net_spec, evaluation=True, num_simulations=config.eval_simulations
     )
+    single_player_eval = env is not None and not spec.two_player
     return Components(
         config=config,
+        spec=spec,
         env=env,
         model=model,
-        act=jax.jit(make_act_fn(env, search, config)),
-        add=jax.jit(replay_lib.add, donate_argnums=0),
+        search=search,
+        act=None if env is None else jax.jit(make_act_fn(env, search, config)),
+        add=jax.jit(_own(replay_lib.add), donate_argnums=0),
         learn=jax.jit(
             make_learn_fn(update, config.learner.updates_per_iteration), donate_argnums=(0, 1)
         ),
         eval_search=jax.jit(eval_search),
-        eval_episodes=jax.jit(make_single_player_eval(env, eval_search, config.eval.num_games)),
+        eval_episodes=jax.jit(
+            make_single_player_eval(env, eval_search, config.eval.num_games, config)
+        )
+        if single_player_eval
+        else None,
+        eval_step=jax.jit(make_policy_step(eval_search, config, spec, greedy=True))
+        if env is None
+        else None,
     )
 
 
 def check_config(config: Config) -> None:
     """Every check that needs the environment, without compiling anything (ValueError)."""
-    validate_against_env(config, envs.make(config.env.id).spec)
+    validate_against_env(config, envs.spec(config.env))
 
 
-def validate_against_env(config: Config, spec) -> None:
+def validate_against_env(config: Config, spec: EnvSpec) -> None:
     """Checks that need the environment's sizes; still before anything compiles."""
     if config.network.torso == "resnet" and len(spec.observation_shape) not in (1, 3):
         raise ValueError(
@@ -87,12 +132,19 @@ def validate_against_env(config: Config, spec) -> None:
             f"has shape {spec.observation_shape}"
         )
     if spec.two_player:
+        if config.history.frames > 1 or config.history.action_planes:
+            raise ValueError(
+                f"history.frames > 1 and history.action_planes are for single-player "
+                f"environments; {spec.name} is a two-player game (its observation is the "
+                "position)"
+            )
         for name in config.eval.opponents:
             games = OPPONENT_GAMES.get(name)
             if games is not None and spec.name not in games:
                 raise ValueError(
                     f"eval.opponents {name!r} only plays {', '.join(games)}, not {spec.name}"
                 )
+    memory.check_replay_fits(config, spec)
 
 
 def init_state(c: Components, seed: int) -> dict[str, Any]:
@@ -101,8 +153,9 @@ def init_state(c: Components, seed: int) -> dict[str, Any]:
     k_params, k_actor, k_loop = jax.random.split(jax.random.key(seed), 3)
     return {
         "train_state": init_train_state(c.model, make_optimizer(cfg), k_params),
-        "replay": replay_lib.init_replay(c.env.spec, cfg.actor.num_envs, cfg.replay_steps_per_env),
-        "actor": init_actor(c.env, cfg.actor.num_envs, k_actor),
+        "replay": replay_lib.init_replay(c.spec, cfg.actor.num_envs, cfg.replay_steps_per_env),
+        # Host environments (Atari) restart their episodes on resume: nothing to keep.
+        "actor": {} if c.host else init_actor(c.env, cfg, k_actor),
         "key": jax.random.key_data(k_loop),
         "counters": {name: np.zeros((), np.int64) for name in COUNTERS},
         "elapsed_s": np.zeros((), np.float64),
@@ -136,14 +189,17 @@ def load_run_config(run_dir: pathlib.Path) -> Config:
 def evaluate(c: Components, params, seed: int) -> dict[str, Any]:
     """Greedy evaluation; returns flat `eval/...` metrics and the detailed results."""
     cfg = c.config
-    if c.env.spec.two_player:
+    if c.spec.two_player:
         details = evaluate_two_player(
             c.env, c.eval_search, params, cfg.eval.opponents, cfg.eval.num_games, seed
         )
         flat = {f"eval/{k}/win_rate": v["win_rate"] for k, v in details.items()}
         flat.update({f"eval/{k}/loss_rate": v["loss_rate"] for k, v in details.items()})
         return {"metrics": flat, "details": details}
-    returns = np.asarray(c.eval_episodes(params, jax.random.key(seed)))
+    if c.host:
+        returns = evaluate_host(cfg, c.spec, c.eval_step, params, cfg.eval.num_games, seed)
+    else:
+        returns = np.asarray(c.eval_episodes(params, jax.random.key(seed)))
     details = {
         "episodes": int(returns.size),
         "mean_return": float(returns.mean()),
@@ -177,6 +233,7 @@ def run(
     if resume is None:
         run_dir = new_run_dir(cfg)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
+    print(memory.replay_summary(cfg, c.spec), flush=True)
 
     state = init_state(c, cfg.run.seed)
     if start_step is not None:
@@ -186,6 +243,13 @@ def run(
     train_state, replay, actor = state["train_state"], state["replay"], state["actor"]
     key = jax.random.wrap_key_data(jnp.asarray(state["key"]))
     del state
+    host_actor = None
+    if c.host:
+        # Fresh emulator seeds per session, so a resumed run does not replay its first games.
+        seed = cfg.run.seed + 7919 * counters["iterations"]
+        host_actor = HostActor(cfg, c.spec, c.search, seed=seed)
+        if start_step is not None:
+            replay = mark_interrupted(replay)
 
     logger = MetricsLogger(
         run_dir, cfg.run.tensorboard, resume_env_steps=counters["env_steps"] if start_step else None
@@ -229,7 +293,10 @@ def run(
         while not _should_stop(cfg, counters, elapsed):
             key, k_act, k_learn = jax.random.split(key, 3)
             t0 = time.perf_counter()
-            actor, trajectory, stats = c.act(train_state.params, actor, k_act)
+            if host_actor is not None:
+                trajectory, stats = host_actor.act(train_state.params, k_act)
+            else:
+                actor, trajectory, stats = c.act(train_state.params, actor, k_act)
             jax.block_until_ready(trajectory)
             t1 = time.perf_counter()
             replay = c.add(replay, trajectory)
@@ -274,6 +341,8 @@ def run(
     checkpointing.save(manager, counters["iterations"], snapshot(elapsed), train_state.params)
     manager.wait_until_finished()
     manager.close()
+    if host_actor is not None:
+        host_actor.close()
     session_wall = time.perf_counter() - session_start
     summary = {
         "run_dir": str(run_dir),

@@ -36,3 +36,25 @@ def smoke_run(tmp_path_factory):
     finally:
         training.build = original
     return run_dir, captured["components"]
+
+
+@pytest.fixture(scope="session")
+def atari_smoke_run(tmp_path_factory):
+    """A finished atari_smoke run (Pong, 4 iterations, a one-episode evaluation)."""
+    import dataclasses
+
+    from configs import get_preset
+    from muzero import training
+
+    config = get_preset("atari_smoke")
+    config = config.replace(
+        env=dataclasses.replace(config.env, max_episode_steps=100),
+        eval=dataclasses.replace(config.eval, num_games=1),
+        run=dataclasses.replace(
+            config.run,
+            max_iterations=4,
+            progress=False,
+            runs_dir=str(tmp_path_factory.mktemp("atari_runs")),
+        ),
+    )
+    return training.run(config)

@@ -106,3 +106,19 @@ def test_help_lists_fields_with_their_docs():
     assert result.returncode == 0
     assert "--search.num-simulations" in result.stdout
     assert "Simulations per search" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("--env.id", "ALE/NoSuchGame"), "unknown Atari game"),
+        (("--replay.capacity", "100000000"), "replay.capacity 100,000,000 frames needs"),
+        (("--env.frame-skip", "0"), "env.frame_skip"),
+    ],
+)
+def test_atari_settings_are_checked_before_compiling(args, needle):
+    assert_one_line_error(train("atari_smoke", *args), needle)
+
+
+def test_history_on_a_two_player_game_is_refused():
+    assert_one_line_error(train("smoke", "--history.frames", "4"), "two-player")

@@ -37,3 +37,8 @@ def test_connect_four_beats_random_in_both_seats(tmp_path):
     result = train("connect_four", tmp_path)
     assert result["random/first"]["win_rate"] >= 0.95
     assert result["random/second"]["win_rate"] >= 0.95
+
+
+def test_minatar_breakout_scores_ten(tmp_path):
+    result = train("minatar_breakout", tmp_path)
+    assert result["mean_return"] >= 10  # a uniformly random policy scores under 1

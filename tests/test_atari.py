@@ -1,0 +1,170 @@
+"""Atari through ale-py: preprocessing against frames built by hand from a single emulator,
+sticky actions, unclipped rewards, truncation, the env contract, replay memory accounting,
+and an atari_smoke checkpoint played by `muzero.Agent` from raw gymnasium frames."""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+from ale_py import ALEInterface, LoggerMode, roms
+
+import envs
+from configs import get_preset
+from envs.atari import AtariEnv, game_id, preprocess_frame
+from envs.contract import check_host_env_contract
+from muzero import memory, training
+from muzero import replay as R
+from muzero.config import EnvConfig
+
+ALEInterface.setLoggerMode(LoggerMode.Error)
+
+
+def env_config(game="ALE/Breakout", **changes):
+    base = dict(noop_max=0, sticky_action_prob=0.0, env_threads=1)
+    return EnvConfig(id=game, **(base | changes))
+
+
+def test_game_names():
+    assert game_id("Pong") == game_id("pong") == game_id("ALE/Pong") == "ALE/Pong"
+    assert game_id("ms_pacman") == game_id("MsPacman") == "ALE/MsPacman"
+    with pytest.raises(ValueError, match="unknown Atari game"):
+        game_id("NotAGame")
+    assert EnvConfig(id="ALE/space_invaders").id == "ALE/SpaceInvaders"
+
+
+@pytest.mark.parametrize("grayscale", [False, True])
+def test_frames_are_the_max_of_the_last_two_then_an_area_resize(grayscale):
+    """Step a single emulator frame by frame alongside the vector env: each observation
+    equals the max of the last two of the four skipped frames, area-resized to 96x96."""
+    env = AtariEnv(env_config(grayscale=grayscale), 1, seed=0)
+    env.reset()
+    ale = ALEInterface()
+    ale.setInt("random_seed", 0)
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.loadROM(roms.get_rom_path("breakout"))
+    ale.reset_game()
+    actions = ale.getMinimalActionSet()
+    for t in range(40):
+        a = 1 if t % 8 == 0 else (2 if t % 3 else 3)  # FIRE now and then, paddle moving
+        observation = env.step(np.array([a])).observation[0]
+        screens = []
+        for _ in range(4):
+            ale.act(actions[a])
+            screens.append(ale.getScreenRGB())
+        expected = preprocess_frame(np.maximum(screens[-1], screens[-2]), 96, grayscale)
+        assert observation.shape == expected.shape == (96, 96, 1 if grayscale else 3)
+        # RGB is exact; grayscale from RGB by ITU-R 601 luma is within rounding of ALE's.
+        assert np.abs(observation.astype(int) - expected).max() <= (1 if grayscale else 0)
+    # The frames moved: the test compares real pictures, not blank screens.
+    assert len(np.unique(observation)) > 2
+    env.close()
+
+
+def test_sticky_actions_repeat_the_previous_action():
+    """With probability 1 the emulator repeats the previous action forever (NOOP at the start),
+    so pressing RIGHT gives the frames of doing nothing; with probability 0 it does not."""
+
+    def frames(sticky, action):
+        env = AtariEnv(env_config(sticky_action_prob=sticky), 1, seed=0)
+        env.reset()
+        out = [env.step(np.array([action])).observation[0] for _ in range(30)]
+        env.close()
+        return np.stack(out)
+
+    noop = frames(0.0, 0)
+    np.testing.assert_array_equal(frames(1.0, 2), noop)
+    assert np.any(frames(0.0, 2) != noop)
+
+
+def test_rewards_are_not_clipped_and_episodes_are_truncated():
+    env = AtariEnv(env_config("ALE/SpaceInvaders", max_episode_steps=300), 2, seed=0)
+    env.reset()
+    rng = np.random.default_rng(0)
+    steps = [env.step(rng.integers(0, env.spec.num_actions, 2)) for _ in range(301)]
+    rewards = np.stack([s.reward for s in steps])
+    assert rewards.max() > 1  # invaders are worth 5 to 30 points
+    truncated = np.stack([s.truncated for s in steps])
+    terminated = np.stack([s.terminated for s in steps])
+    # Truncated at exactly step 300 unless the game ended first.
+    for e in range(2):
+        if not terminated[:300, e].any():
+            assert truncated[299, e] and not truncated[:299, e].any()
+    env.close()
+
+
+def test_host_env_contract():
+    env = AtariEnv(env_config("ALE/Pong", sticky_action_prob=0.25, noop_max=30), 3, seed=1)
+    check_host_env_contract(env, num_steps=64)
+    assert env.spec.observation_shape == (96, 96, 3) and env.spec.num_actions == 6
+    env.close()
+    assert envs.spec(env_config("ALE/Pong", full_action_space=True)).num_actions == 18
+
+
+def test_replay_memory_is_counted_and_a_replay_too_big_is_refused(monkeypatch):
+    config = get_preset("atari_smoke")
+    spec = envs.spec(config.env)
+    e, length = config.actor.num_envs, config.replay_steps_per_env
+    per_record = 96 * 96 * 1 + 4 + 4 + 1 + 1 + 4 + 4 * spec.num_actions + 4
+    expected = e * length * per_record + 4 + 4
+    assert R.replay_bytes(spec, e, length) == expected
+    allocated = R.init_replay(spec, e, length)
+    assert sum(x.nbytes for x in jax.tree.leaves(allocated)) == expected
+    million = config.replace(
+        replay=dataclasses.replace(config.replay, capacity=1_000_000),
+        actor=dataclasses.replace(config.actor, num_envs=64, unroll_length=16),
+    )
+    frames = 64 * million.replay_steps_per_env
+    summary = memory.replay_summary(million, spec)
+    assert f"{frames:,} frames of 96x96x1 uint8" in summary
+    assert memory.describe(frames * per_record + 8) in summary
+    big = config.replace(replay=dataclasses.replace(config.replay, capacity=1_048_576))
+    monkeypatch.setattr(memory, "free_host_bytes", lambda: 2_000_000_000)
+    with pytest.raises(ValueError, match=r"replay.capacity 1,048,576 frames needs 9\.7"):
+        training.check_config(big)
+
+
+def test_atari_smoke_checkpoint_plays_raw_gymnasium_frames(atari_smoke_run):
+    import gymnasium as gym
+
+    from muzero import Agent
+
+    assert (atari_smoke_run / "eval.json").exists()
+    agent = Agent.load(atari_smoke_run)
+    env = gym.make("ALE/Pong-v5")
+    observation, _ = env.reset(seed=0)
+    assert observation.shape == (210, 160, 3)
+    agent.reset()
+    for step in range(6):
+        result = agent.search(observation)  # looks, does not advance the history
+        action = agent.act(observation)
+        assert action == result.action and 0 <= action < env.action_space.n
+        filled = int((np.asarray(agent._history.actions) >= 0).sum())
+        assert filled == min(step, agent.config.history.frames)
+        observation, *_ = env.step(action)
+    agent.reset()
+    assert not np.asarray(agent._history.frames).any()
+    with pytest.raises(ValueError, match=r"raw ALE frame \(210, 160, 3\)"):
+        agent.act(np.zeros((84, 84, 3), np.uint8))
+    env.close()
+
+
+def test_resumed_atari_run_ends_the_interrupted_episodes(atari_smoke_run):
+    """Emulator states are not checkpointed: resuming marks each column's newest record as
+    truncated, then plays on with fresh episodes."""
+    import jax.numpy as jnp
+
+    from muzero.host_actor import mark_interrupted
+
+    spec = envs.spec(env_config("ALE/Pong"))
+    replay = R.init_replay(spec, 2, 8)
+    replay = replay.replace(steps_written=jnp.int32(11))  # newest record in slot 2
+    marked = mark_interrupted(replay)
+    np.testing.assert_array_equal(np.asarray(marked.truncated)[:, 2], [True, True])
+    assert int(np.asarray(marked.truncated).sum()) == 2
+
+    config = training.load_run_config(atari_smoke_run)
+    config = config.replace(run=dataclasses.replace(config.run, max_iterations=6))
+    training.run(config, resume=atari_smoke_run, evaluate_at_end=False)
+    summary = (atari_smoke_run / "summary.json").read_text()
+    assert '"iterations": 6' in summary
