@@ -137,7 +137,7 @@ def bench_replay_memory(frames: int, preset: str = "atari", grayscale: bool = Tr
     spec = envs_spec(config.env)
     num_envs, length = config.actor.num_envs, config.replay_steps_per_env
     printed = memory.replay_summary(config, spec)
-    predicted = replay_lib.replay_bytes(spec, num_envs, length)
+    storage, predicted = memory.replay_bytes(config, spec)
     add = jax.jit(replay_lib.add, donate_argnums=0)
     lc = config.learner
 
@@ -160,7 +160,7 @@ def bench_replay_memory(frames: int, preset: str = "atari", grayscale: bool = Tr
             replay_lib.sample(
                 r,
                 k,
-                32,
+                lc.batch_size,
                 lc.unroll_steps,
                 lc.td_steps,
                 lc.discount,
@@ -171,19 +171,29 @@ def bench_replay_memory(frames: int, preset: str = "atari", grayscale: bool = Tr
             ).observation
         )
     )
-    rss_before = memory.rss_bytes()
-    replay = replay_lib.init_replay(spec, num_envs, length)
+    # Compile everything first, from shapes alone, so the growth measured below is the
+    # replay's and not XLA's compile workspace (reported separately).
     key = jax.random.key(0)
+    rss_start = memory.rss_bytes()
+    init = jax.jit(lambda: replay_lib.init_replay(spec, num_envs, length)).lower().compile()
+    replay_shape = jax.eval_shape(lambda: replay_lib.init_replay(spec, num_envs, length))
+    add = add.lower(replay_shape, jax.eval_shape(random_chunk, key)).compile()
+    sample = sample.lower(replay_shape, key).compile()
+    chunk = random_chunk.lower(key).compile()
+    rss_before = memory.rss_bytes()
+    replay = init()
     for _ in range(length // config.actor.unroll_length):
         key, k = jax.random.split(key)
-        replay = add(replay, random_chunk(k))
+        replay = add(replay, chunk(k))
     batch = jax.block_until_ready(sample(replay, key))
     growth = memory.rss_bytes() - rss_before
     return {
         "frames": num_envs * length,
         "printed": printed,
+        "storage_bytes": storage,
         "predicted_bytes": predicted,
         "rss_growth_bytes": growth,
+        "compile_rss_bytes": rss_before - rss_start,
         "within": growth <= predicted,
         "sample_shape": tuple(batch.shape),
     }
@@ -244,14 +254,18 @@ def main(argv: list[str] | None = None) -> None:
         Console().print(
             f"{result['printed']}\nresident memory growth after filling every slot and "
             f"sampling: {memory.describe(result['rss_growth_bytes'])} "
-            f"({'within' if result['within'] else 'ABOVE'} the printed figure)"
+            f"({'within' if result['within'] else 'ABOVE'} the printed figure); compiling the "
+            f"replay's functions beforehand took {memory.describe(result['compile_rss_bytes'])}"
         )
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=2)
         return
     for name in args.presets:
         if name not in PRESETS:
             parser.error(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
 
-    console = Console()
+    console = Console(width=max(Console().width, 130))  # a full table in logs and CI
     results = []
     for name in args.presets:
         console.print(f"[bold]{name}[/]: acting and roofline ...")

@@ -51,22 +51,39 @@ def rss_bytes() -> int:
     raise RuntimeError("VmRSS not found in /proc/self/status")
 
 
+def replay_bytes(config: Config, spec: EnvSpec) -> tuple[int, int]:
+    """(storage, storage + working set) in bytes. The working set is what the replay has in
+    flight besides its storage: one acting chunk of T x E records on its way in and one
+    training batch of B observation histories on its way out, counted twice (the frames
+    gathered from the ring, then stacked with their action planes)."""
+    from muzero.history import stacked_dtype, stacked_shape
+
+    h = config.history
+    storage = replay_lib.replay_bytes(spec, config.actor.num_envs, config.replay_steps_per_env)
+    chunk = replay_lib.replay_bytes(spec, config.actor.num_envs, config.actor.unroll_length)
+    stacked = stacked_shape(spec.observation_shape, h.frames, h.action_planes)
+    itemsize = np.dtype(stacked_dtype(spec.observation_dtype, h.frames, h.action_planes)).itemsize
+    batch = 2 * config.learner.batch_size * int(np.prod(stacked)) * itemsize
+    return storage, storage + chunk + batch
+
+
 def replay_summary(config: Config, spec: EnvSpec) -> str:
     """One line on what the replay holds and the memory it takes (printed at start)."""
     frames = config.actor.num_envs * config.replay_steps_per_env
-    size = replay_lib.replay_bytes(spec, config.actor.num_envs, config.replay_steps_per_env)
+    storage, total = replay_bytes(config, spec)
     shape = "x".join(str(d) for d in spec.observation_shape)
     return (
         f"replay: {frames:,} frames of {shape} {np.dtype(spec.observation_dtype).name}, each "
-        f"stored once: {describe(size)} on {jax.devices()[0].platform}"
+        f"stored once: {describe(storage)} on {jax.devices()[0].platform}; {describe(total)} "
+        "with an acting chunk and a training batch in flight"
     )
 
 
 def check_replay_fits(config: Config, spec: EnvSpec) -> int:
-    """Refuse a replay that would not fit (ValueError); returns its size in bytes."""
-    needed = replay_lib.replay_bytes(spec, config.actor.num_envs, config.replay_steps_per_env)
+    """Refuse a replay that would not fit (ValueError); returns the bytes it needs."""
+    _, needed = replay_bytes(config, spec)
     device = jax.devices()[0]
-    # Checkpoints copy the replay to host memory; on a CPU backend that is the same
+    # Checkpoints copy the replay to host memory; on a CPU backend that is the same memory.
     host_needed = needed * (2 if device.platform == "cpu" else 1)
     free = free_host_bytes()
     if free is not None and host_needed > free:

@@ -115,9 +115,14 @@ def test_replay_memory_is_counted_and_a_replay_too_big_is_refused(monkeypatch):
         actor=dataclasses.replace(config.actor, num_envs=64, unroll_length=16),
     )
     frames = 64 * million.replay_steps_per_env
+    storage = frames * per_record + 8
+    # In flight: one acting chunk (16 x 64 records) and one batch of 16 histories of 4
+    # frames with 4 action planes, gathered then stacked (twice).
+    working = storage + (16 * 64 * per_record + 8) + 2 * 16 * 96 * 96 * 8
+    assert memory.replay_bytes(million, spec) == (storage, working)
     summary = memory.replay_summary(million, spec)
     assert f"{frames:,} frames of 96x96x1 uint8" in summary
-    assert memory.describe(frames * per_record + 8) in summary
+    assert memory.describe(storage) in summary and memory.describe(working) in summary
     big = config.replace(replay=dataclasses.replace(config.replay, capacity=1_048_576))
     monkeypatch.setattr(memory, "free_host_bytes", lambda: 2_000_000_000)
     with pytest.raises(ValueError, match=r"replay.capacity 1,048,576 frames needs 9\.7"):

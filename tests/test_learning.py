@@ -1,4 +1,5 @@
-"""Slow learning tests (`make test-slow`): the presets reach the issue's thresholds on CPU."""
+"""Slow tests (`make test-slow`): the presets reach their learning thresholds on CPU, and a
+million-frame Atari replay stays within the memory it announces."""
 
 import dataclasses
 import json
@@ -42,3 +43,12 @@ def test_connect_four_beats_random_in_both_seats(tmp_path):
 def test_minatar_breakout_scores_ten(tmp_path):
     result = train("minatar_breakout", tmp_path)
     assert result["mean_return"] >= 10  # a uniformly random policy scores under 1
+
+
+def test_a_million_frame_grayscale_replay_stays_within_its_printed_figure():
+    from muzero.bench import bench_replay_memory
+
+    result = bench_replay_memory(1_000_000)  # about 10 GB of memory, 2 minutes
+    assert result["frames"] >= 999_000
+    assert result["rss_growth_bytes"] >= result["storage_bytes"]  # it really was allocated
+    assert result["within"], result
