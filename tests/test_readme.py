@@ -1,4 +1,4 @@
-"""The README's agent example runs as written (on a smoke run instead of a tictactoe run)."""
+"""The README's agent examples run as written (on smoke runs instead of full runs)."""
 
 import pathlib
 import re
@@ -17,3 +17,14 @@ def test_readme_agent_example_runs(smoke_run):
     exec(compile(code, "README.md", "exec"), namespace)
     result = namespace["result"]
     assert result.policy.shape == (9,)
+
+
+def test_readme_atari_agent_example_runs(atari_smoke_run):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    example = next(b for b in blocks if "ALE/Pong-v5" in b)
+    code = re.sub(
+        r'muzero\.Agent\.load\("[^"]+"\)', f'muzero.Agent.load("{atari_smoke_run}")', example
+    )
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["observation"].shape == (210, 160, 3)
