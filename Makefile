@@ -10,6 +10,7 @@ ARGS   ?=
 RESUME ?=
 GAME   ?=
 BENCH_ENVS ?= tictactoe cartpole atari100k
+SOURCES := $(wildcard muzero envs configs tests experiments)
 
 .PHONY: help install train test test-slow bench lint format clean
 
@@ -37,12 +38,12 @@ bench: $(STAMP)  ## acting throughput against the search roofline: make bench [B
 	$(BIN)/python -m muzero.bench $(BENCH_ENVS) $(ARGS)
 
 lint: $(STAMP)  ## ruff check and format check
-	$(BIN)/ruff check muzero envs configs tests experiments
-	$(BIN)/ruff format --check muzero envs configs tests experiments
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
 format: $(STAMP)  ## ruff format and autofix
-	$(BIN)/ruff format muzero envs configs tests experiments
-	$(BIN)/ruff check --fix muzero envs configs tests experiments
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

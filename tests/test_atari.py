@@ -173,3 +173,72 @@ def test_resumed_atari_run_ends_the_interrupted_episodes(atari_smoke_run):
     training.run(config, resume=atari_smoke_run, evaluate_at_end=False)
     summary = (atari_smoke_run / "summary.json").read_text()
     assert '"iterations": 6' in summary
+
+
+class CountingEnv:
+    """A stand-in host env: frame values count the steps taken, the reward echoes the action
+    received (10 a + the env's index), and env 0 of each batch ends an episode every 5 steps."""
+
+    def __init__(self, spec, num_envs):
+        self.spec, self.num_envs, self.steps = spec, num_envs, 0
+        self.sent = None
+
+    def _timestep(self, reward, terminated):
+        from envs.core import TimeStep
+
+        n = self.num_envs
+        frames = np.full((n, *self.spec.observation_shape), self.steps + 1, np.uint8)
+        return TimeStep(
+            observation=frames,
+            reward=np.asarray(reward, np.float32),
+            terminated=terminated,
+            truncated=np.zeros(n, bool),
+            legal_mask=np.ones((n, self.spec.num_actions), bool),
+            to_play=np.zeros(n, np.int32),
+        )
+
+    def reset(self):
+        return self._timestep(np.zeros(self.num_envs), np.zeros(self.num_envs, bool))
+
+    def send(self, actions):
+        self.sent = np.asarray(actions)
+
+    def recv(self):
+        self.steps += 1
+        terminated = np.zeros(self.num_envs, bool)
+        terminated[0] = self.steps % 5 == 0
+        return self._timestep(10 * self.sent + np.arange(self.num_envs), terminated)
+
+    def close(self):
+        pass
+
+
+def test_host_actor_keeps_frames_actions_and_results_aligned(monkeypatch):
+    """Two groups take turns; every record must pair the frame searched with the action sent
+    and the reward and episode end that action produced, and histories restart at episode
+    starts."""
+    from muzero.host_actor import HostActor
+
+    config = get_preset("atari_smoke")
+    spec = envs.spec(config.env)
+    monkeypatch.setattr(envs, "make_host", lambda cfg, n, seed, noop_max=None: CountingEnv(spec, n))
+    c = training.build(config)
+    params = training.init_state(c, 0)["train_state"].params
+    actor = HostActor(config, spec, c.search, seed=0)
+    assert len(actor.groups) == 2
+    trajectory, stats = actor.act(params, jax.random.key(0))
+    obs = np.asarray(trajectory.observation)[:, :, 0, 0, 0]  # [T, E]
+    action = np.asarray(trajectory.action)
+    steps, num_envs = action.shape
+    assert (steps, num_envs) == (config.actor.unroll_length, config.actor.num_envs)
+    np.testing.assert_array_equal(obs, np.arange(1, steps + 1)[:, None] * np.ones((1, num_envs)))
+    index = np.arange(num_envs) % 4  # each group holds 4 envs
+    np.testing.assert_array_equal(np.asarray(trajectory.reward), 10 * action + index[None, :])
+    ended = np.asarray(trajectory.terminated)
+    np.testing.assert_array_equal(ended[:, 0], (np.arange(1, steps + 1) % 5) == 0)
+    assert not ended[:, index != 0].any()
+    assert stats.episodes == 2  # env 0 of each group, after step 5
+    # The histories (4 frames) after the last search: env 0 restarted at frame 6.
+    frames = np.asarray(actor.groups[0].history.frames)[:, :, 0, 0, 0]
+    np.testing.assert_array_equal(frames[0], [0, 6, 7, 8])
+    np.testing.assert_array_equal(frames[1], [5, 6, 7, 8])
