@@ -19,6 +19,13 @@ def _check(condition: bool, field: str, message: str, value: object) -> None:
         raise ValueError(f"{field} {message}, got {value!r}")
 
 
+def _at_least(config: object, section: str, minimum: int, *names: str) -> None:
+    """Each named field of `config` must be >= minimum."""
+    for name in names:
+        value = getattr(config, name)
+        _check(value >= minimum, f"{section}.{name}", f"must be >= {minimum}", value)
+
+
 @dataclasses.dataclass(frozen=True)
 class SupportConfig:
     """Categorical support for value or reward predictions (MuZero appendix F)."""
@@ -81,22 +88,16 @@ class EnvConfig:
             raise ValueError(
                 f"env.id {self.id!r} is not a known environment; known: {', '.join(known)}"
             )
-        _check(self.frame_skip >= 1, "env.frame_skip", "must be >= 1", self.frame_skip)
+        _at_least(self, "env", 1, "frame_skip")
         _check(
             0 <= self.sticky_action_prob <= 1,
             "env.sticky_action_prob",
             "must be in [0, 1]",
             self.sticky_action_prob,
         )
-        _check(self.frame_size >= 8, "env.frame_size", "must be >= 8", self.frame_size)
-        _check(
-            self.max_episode_steps >= 1,
-            "env.max_episode_steps",
-            "must be >= 1",
-            self.max_episode_steps,
-        )
-        _check(self.noop_max >= 0, "env.noop_max", "must be >= 0", self.noop_max)
-        _check(self.env_threads >= 0, "env.env_threads", "must be >= 0", self.env_threads)
+        _at_least(self, "env", 8, "frame_size")
+        _at_least(self, "env", 1, "max_episode_steps")
+        _at_least(self, "env", 0, "noop_max", "env_threads")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +112,7 @@ class HistoryConfig:
     appendix F)."""
 
     def __post_init__(self) -> None:
-        _check(self.frames >= 1, "history.frames", "must be >= 1", self.frames)
+        _at_least(self, "history", 1, "frames")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,8 +143,8 @@ class NetworkConfig:
     """Support of the categorical reward head."""
 
     def __post_init__(self) -> None:
-        for name in ("hidden_size", "num_layers", "latent_size", "channels", "num_blocks"):
-            _check(getattr(self, name) >= 1, f"network.{name}", "must be >= 1", getattr(self, name))
+        fields = ("hidden_size", "num_layers", "latent_size", "channels", "num_blocks")
+        _at_least(self, "network", 1, *fields)
         _check(
             len(self.stem_blocks) == 3 and all(b >= 0 for b in self.stem_blocks),
             "network.stem_blocks",
@@ -184,19 +185,8 @@ class SearchConfig:
             "must be 'gumbel' or 'muzero'",
             self.algorithm,
         )
-        _check(
-            self.num_simulations >= 1,
-            "search.num_simulations",
-            "must be >= 1",
-            self.num_simulations,
-        )
-        _check(
-            self.max_num_considered_actions >= 1,
-            "search.max_num_considered_actions",
-            "must be >= 1",
-            self.max_num_considered_actions,
-        )
-        _check(self.gumbel_scale >= 0, "search.gumbel_scale", "must be >= 0", self.gumbel_scale)
+        _at_least(self, "search", 1, "num_simulations", "max_num_considered_actions")
+        _at_least(self, "search", 0, "gumbel_scale")
         _check(
             self.dirichlet_alpha > 0, "search.dirichlet_alpha", "must be > 0", self.dirichlet_alpha
         )
@@ -206,7 +196,7 @@ class SearchConfig:
             "must be in [0, 1]",
             self.dirichlet_fraction,
         )
-        _check(self.max_depth >= 0, "search.max_depth", "must be >= 0", self.max_depth)
+        _at_least(self, "search", 0, "max_depth")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,15 +216,8 @@ class ActorConfig:
     """With action_selection visits: 0 = most visited, 1 = proportional to visits."""
 
     def __post_init__(self) -> None:
-        _check(self.num_envs >= 1, "actor.num_envs", "must be >= 1", self.num_envs)
-        _check(self.unroll_length >= 1, "actor.unroll_length", "must be >= 1", self.unroll_length)
-        _check(
-            self.random_opening_moves >= 0,
-            "actor.random_opening_moves",
-            "must be >= 0",
-            self.random_opening_moves,
-        )
-        _check(self.temperature >= 0, "actor.temperature", "must be >= 0", self.temperature)
+        _at_least(self, "actor", 1, "num_envs", "unroll_length")
+        _at_least(self, "actor", 0, "random_opening_moves", "temperature")
         _check(
             self.action_selection in ("visits", "search"),
             "actor.action_selection",
@@ -257,20 +240,9 @@ class ReplayConfig:
     """Steps collected before the first update."""
 
     def __post_init__(self) -> None:
-        _check(self.capacity >= 1, "replay.capacity", "must be >= 1", self.capacity)
-        _check(
-            self.priority_exponent >= 0,
-            "replay.priority_exponent",
-            "must be >= 0",
-            self.priority_exponent,
-        )
-        _check(
-            self.importance_exponent >= 0,
-            "replay.importance_exponent",
-            "must be >= 0",
-            self.importance_exponent,
-        )
-        _check(self.min_size >= 1, "replay.min_size", "must be >= 1", self.min_size)
+        _at_least(self, "replay", 1, "capacity")
+        _at_least(self, "replay", 0, "priority_exponent", "importance_exponent")
+        _at_least(self, "replay", 1, "min_size")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -303,26 +275,18 @@ class LearnerConfig:
     """Updates after every acting call (one jitted scan)."""
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "unroll_steps", "td_steps", "updates_per_iteration"):
-            _check(getattr(self, name) >= 1, f"learner.{name}", "must be >= 1", getattr(self, name))
+        fields = ("batch_size", "unroll_steps", "td_steps", "updates_per_iteration")
+        _at_least(self, "learner", 1, *fields)
         _check(0 < self.discount <= 1, "learner.discount", "must be in (0, 1]", self.discount)
         _check(self.learning_rate > 0, "learner.learning_rate", "must be > 0", self.learning_rate)
-        _check(self.warmup_steps >= 0, "learner.warmup_steps", "must be >= 0", self.warmup_steps)
-        _check(self.decay_steps >= 0, "learner.decay_steps", "must be >= 0", self.decay_steps)
+        _at_least(self, "learner", 0, "warmup_steps", "decay_steps")
         _check(
             0 <= self.final_lr_fraction <= 1,
             "learner.final_lr_fraction",
             "must be in [0, 1]",
             self.final_lr_fraction,
         )
-        _check(self.weight_decay >= 0, "learner.weight_decay", "must be >= 0", self.weight_decay)
-        _check(self.max_grad_norm >= 0, "learner.max_grad_norm", "must be >= 0", self.max_grad_norm)
-        _check(
-            self.value_loss_weight >= 0,
-            "learner.value_loss_weight",
-            "must be >= 0",
-            self.value_loss_weight,
-        )
+        _at_least(self, "learner", 0, "weight_decay", "max_grad_norm", "value_loss_weight")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -339,11 +303,8 @@ class EvalConfig:
     """Simulations per move in evaluation; 0 = search.num_simulations."""
 
     def __post_init__(self) -> None:
-        _check(self.num_games >= 1, "eval.num_games", "must be >= 1", self.num_games)
-        _check(self.interval_s >= 0, "eval.interval_s", "must be >= 0", self.interval_s)
-        _check(
-            self.num_simulations >= 0, "eval.num_simulations", "must be >= 0", self.num_simulations
-        )
+        _at_least(self, "eval", 1, "num_games")
+        _at_least(self, "eval", 0, "interval_s", "num_simulations")
         for name in self.opponents:
             _check(
                 name in ("random", "minimax"),
@@ -379,9 +340,7 @@ class RunConfig:
     """Also write TensorBoard event files."""
 
     def __post_init__(self) -> None:
-        _check(self.time_budget_s >= 0, "run.time_budget_s", "must be >= 0", self.time_budget_s)
-        _check(self.max_env_steps >= 0, "run.max_env_steps", "must be >= 0", self.max_env_steps)
-        _check(self.max_iterations >= 0, "run.max_iterations", "must be >= 0", self.max_iterations)
+        _at_least(self, "run", 0, "time_budget_s", "max_env_steps", "max_iterations")
         _check(self.log_interval_s > 0, "run.log_interval_s", "must be > 0", self.log_interval_s)
         _check(
             self.checkpoint_interval_s > 0,
@@ -389,12 +348,7 @@ class RunConfig:
             "must be > 0",
             self.checkpoint_interval_s,
         )
-        _check(
-            self.checkpoints_to_keep >= 1,
-            "run.checkpoints_to_keep",
-            "must be >= 1",
-            self.checkpoints_to_keep,
-        )
+        _at_least(self, "run", 1, "checkpoints_to_keep")
         _check(
             self.time_budget_s > 0 or self.max_env_steps > 0 or self.max_iterations > 0,
             "run.time_budget_s",
