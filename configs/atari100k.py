@@ -8,51 +8,31 @@ EfficientZero's self-supervised consistency loss, value prefix and off-policy co
 is MuZero at that scale, not EfficientZero.
 """
 
-from muzero.config import (
-    ActorConfig,
-    Config,
-    EnvConfig,
-    EvalConfig,
-    HistoryConfig,
-    LearnerConfig,
-    NetworkConfig,
-    ReplayConfig,
-    RunConfig,
-    SearchConfig,
-    SupportConfig,
-)
+from dataclasses import replace
 
-DEFAULT_GAME = "ALE/Breakout"
+from configs import atari
+from muzero.config import Config, HistoryConfig
 
 
 def config() -> Config:
-    support = SupportConfig(min_value=-300.0, max_value=300.0, num_bins=601)
-    return Config(
+    base = atari.config()
+    return replace(
+        base,
         preset="atari100k",
-        env=EnvConfig(id=DEFAULT_GAME, sticky_action_prob=0.0),
+        env=replace(base.env, sticky_action_prob=0.0),
         history=HistoryConfig(frames=4, action_planes=False),
-        network=NetworkConfig(
-            torso="resnet",
-            downsample=True,
-            stem_blocks=(1, 1, 1),
-            channels=64,
-            num_blocks=1,
-            hidden_size=64,
-            value_support=support,
-            reward_support=support,
+        network=replace(
+            base.network, stem_blocks=(1, 1, 1), channels=64, num_blocks=1, hidden_size=64
         ),
-        search=SearchConfig(algorithm="muzero", num_simulations=50),
-        actor=ActorConfig(num_envs=8, unroll_length=16, action_selection="visits"),
-        replay=ReplayConfig(capacity=100_000, min_size=2_000),
-        learner=LearnerConfig(
+        actor=replace(base.actor, num_envs=8),
+        replay=replace(base.replay, capacity=100_000, min_size=2_000),
+        learner=replace(
+            base.learner,
             batch_size=256,
-            unroll_steps=5,
             td_steps=5,
-            discount=0.997,
             learning_rate=1e-3,
-            warmup_steps=1_000,
             updates_per_iteration=128,
         ),
-        eval=EvalConfig(num_games=32),
-        run=RunConfig(time_budget_s=0.0, max_env_steps=100_000, checkpoint_interval_s=600.0),
+        eval=replace(base.eval, interval_s=0.0),
+        run=replace(base.run, max_env_steps=100_000, checkpoint_interval_s=600.0),
     )

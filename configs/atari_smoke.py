@@ -7,45 +7,53 @@ not that it learns: convolutions on 96x96 frames are too slow on a CPU for that
 (../shared/STACK_NOTES.md); `minatar_breakout` is the pixel domain that learns on CPU.
 """
 
-from muzero.config import (
-    ActorConfig,
-    Config,
-    EnvConfig,
-    EvalConfig,
-    HistoryConfig,
-    LearnerConfig,
-    NetworkConfig,
-    ReplayConfig,
-    RunConfig,
-    SearchConfig,
-    SupportConfig,
-)
+from dataclasses import replace
+
+from configs import atari100k
+from muzero.config import Config, HistoryConfig, SearchConfig, SupportConfig
 
 
 def config() -> Config:
+    base = atari100k.config()
     support = SupportConfig(min_value=-10.0, max_value=10.0, num_bins=21)
-    return Config(
+    return replace(
+        base,
         preset="atari_smoke",
-        env=EnvConfig(id="ALE/Pong", grayscale=True, max_episode_steps=400, env_threads=2),
+        env=replace(
+            base.env,
+            id="ALE/Pong",
+            sticky_action_prob=0.25,
+            grayscale=True,
+            max_episode_steps=400,
+            env_threads=2,
+        ),
         history=HistoryConfig(frames=4, action_planes=True),
-        network=NetworkConfig(
-            torso="resnet",
-            downsample=True,
-            stem_blocks=(1, 1, 1),
+        network=replace(
+            base.network,
             channels=16,
-            num_blocks=1,
             hidden_size=32,
             value_support=support,
             reward_support=support,
         ),
         search=SearchConfig(algorithm="gumbel", num_simulations=4, max_num_considered_actions=4),
-        actor=ActorConfig(num_envs=8, unroll_length=8, action_selection="search"),
-        replay=ReplayConfig(capacity=4_096, min_size=128),
-        learner=LearnerConfig(
-            batch_size=16, unroll_steps=3, td_steps=5, warmup_steps=5, updates_per_iteration=2
+        actor=replace(base.actor, unroll_length=8, action_selection="search"),
+        replay=replace(base.replay, capacity=4_096, min_size=128),
+        learner=replace(
+            base.learner,
+            batch_size=16,
+            unroll_steps=3,
+            td_steps=5,
+            discount=0.997,
+            learning_rate=3e-3,
+            warmup_steps=5,
+            updates_per_iteration=2,
         ),
-        eval=EvalConfig(num_games=2),
-        run=RunConfig(
-            time_budget_s=0.0, max_iterations=12, log_interval_s=5.0, checkpoint_interval_s=60.0
+        eval=replace(base.eval, num_games=2),
+        run=replace(
+            base.run,
+            max_env_steps=0,
+            max_iterations=12,
+            log_interval_s=5.0,
+            checkpoint_interval_s=60.0,
         ),
     )
