@@ -41,5 +41,5 @@ def config() -> Config:
             value_loss_weight=1.0,
         ),
         eval=EvalConfig(num_games=100, opponents=("random",), interval_s=300.0),
-        run=RunConfig(time_budget_s=1500.0, checkpoint_interval_s=120.0),
+        run=RunConfig(time_budget_s=1500.0, checkpoint_interval_s=120.0, snapshot_interval_s=100.0),
     )

@@ -49,5 +49,5 @@ def config() -> Config:
             value_loss_weight=1.0,
         ),
         eval=EvalConfig(num_games=100, opponents=("random", "minimax")),
-        run=RunConfig(time_budget_s=240.0, checkpoint_interval_s=60.0),
+        run=RunConfig(time_budget_s=240.0, checkpoint_interval_s=60.0, snapshot_interval_s=30.0),
     )

@@ -49,6 +49,43 @@ def save(manager: ocp.CheckpointManager, step: int, state: Any, params: Any) -> 
     )
 
 
+def snapshot_dir(run_dir: pathlib.Path) -> pathlib.Path:
+    return pathlib.Path(run_dir).resolve() / "snapshots"
+
+
+def save_snapshot(run_dir: pathlib.Path, step: int, params: Any) -> None:
+    """Parameters alone, kept for good (checkpoints rotate): `muzero.elo` rates a run's
+    strength over training from these. Written to a temporary name, then renamed."""
+    final = snapshot_dir(run_dir) / str(step)
+    if final.exists():
+        return
+    with ocp.StandardCheckpointer() as checkpointer:
+        checkpointer.save(final, params)
+
+
+def snapshot_steps(run_dir: pathlib.Path) -> list[int]:
+    """Iterations of every parameter snapshot and checkpoint of a run, ascending."""
+    steps = set()
+    for folder in (snapshot_dir(run_dir), checkpoint_dir(run_dir)):
+        if folder.is_dir():
+            steps |= {int(p.name) for p in folder.iterdir() if p.name.isdigit()}
+    return sorted(steps)
+
+
+def restore_params(run_dir: pathlib.Path, step: int, target: Any) -> Any:
+    """Parameters of `step`, from its checkpoint if one is kept, else from its snapshot."""
+    if (checkpoint_dir(run_dir) / str(step)).is_dir():
+        return restore(run_dir, step, target, item="params")
+    directory = snapshot_dir(run_dir) / str(step)
+    if not directory.is_dir():
+        raise CheckpointError(f"{run_dir} has no checkpoint or snapshot of iteration {step}")
+    try:
+        with ocp.StandardCheckpointer() as checkpointer:
+            return checkpointer.restore(directory, target)
+    except Exception as error:  # orbax raises many types for a damaged directory
+        raise CheckpointError(f"snapshot {directory} is unreadable: {error}") from error
+
+
 def resolve(path: pathlib.Path) -> tuple[pathlib.Path, int]:
     """A run directory, its checkpoints/ folder or one step folder -> (run dir, step)."""
     path = pathlib.Path(path).resolve()

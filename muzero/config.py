@@ -332,6 +332,8 @@ class RunConfig:
     """Seconds between checkpoints (one is always written at the end)."""
     checkpoints_to_keep: int = 2
     """Newest checkpoints kept on disk."""
+    snapshot_interval_s: float = 300.0
+    """Seconds between parameter-only snapshots, all kept (Elo over training); 0 = none."""
     runs_dir: str = "runs"
     """Runs are written to <runs_dir>/<preset>/<timestamp>/."""
     progress: bool = True
@@ -349,6 +351,7 @@ class RunConfig:
             self.checkpoint_interval_s,
         )
         _at_least(self, "run", 1, "checkpoints_to_keep")
+        _at_least(self, "run", 0, "snapshot_interval_s")
         _check(
             self.time_budget_s > 0 or self.max_env_steps > 0 or self.max_iterations > 0,
             "run.time_budget_s",

@@ -285,7 +285,7 @@ def run(
         start_env_steps=counters["env_steps"],
     )
     session_start = time.perf_counter()
-    last_log = last_checkpoint = last_eval = session_start
+    last_log = last_checkpoint = last_eval = last_snapshot = session_start
     window = _Window(session_start, counters)
     timing = {"act_s": 0.0, "learn_s": 0.0}
     elapsed = elapsed_before
@@ -333,12 +333,18 @@ def run(
                     manager, counters["iterations"], snapshot(elapsed), train_state.params
                 )
                 last_checkpoint = time.perf_counter()
+            snapshot_every = cfg.run.snapshot_interval_s
+            if snapshot_every > 0 and now - last_snapshot >= snapshot_every:
+                checkpointing.save_snapshot(run_dir, counters["iterations"], train_state.params)
+                last_snapshot = time.perf_counter()
             progress.update(counters, elapsed, None)
 
     row = window.flush(time.perf_counter(), counters, elapsed)
     if row.get("actor/env_steps_per_s") is not None:
         logger.write(row)
     checkpointing.save(manager, counters["iterations"], snapshot(elapsed), train_state.params)
+    if cfg.run.snapshot_interval_s > 0:
+        checkpointing.save_snapshot(run_dir, counters["iterations"], train_state.params)
     manager.wait_until_finished()
     manager.close()
     if host_actor is not None:
