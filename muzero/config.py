@@ -9,6 +9,7 @@ Presets in `configs/` build a `Config`; the command line overrides any field wit
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Literal
 
 from muzero.value_transforms import Support
@@ -296,7 +297,8 @@ class EvalConfig:
     num_games: int = 100
     """Episodes (single-player) or games per seat (two-player) per evaluation."""
     opponents: tuple[str, ...] = ("random",)
-    """Two-player opponents: random (uniform legal moves), minimax (perfect, tic_tac_toe)."""
+    """Two-player opponents: random, minimax (tic_tac_toe), mcts / mcts-N (reference MCTS with
+    N simulations on pgx's rules), or module:function (see muzero.opponents)."""
     interval_s: float = 0.0
     """Seconds of training between evaluations; 0 = evaluate once at the end."""
     num_simulations: int = 0
@@ -307,9 +309,11 @@ class EvalConfig:
         _at_least(self, "eval", 0, "interval_s", "num_simulations")
         for name in self.opponents:
             _check(
-                name in ("random", "minimax"),
+                name in ("random", "minimax")
+                or re.fullmatch(r"mcts(-[1-9]\d*)?", name) is not None
+                or re.fullmatch(r"[\w.]+:\w+", name) is not None,
                 "eval.opponents",
-                "entries must be 'random' or 'minimax'",
+                "entries must be random, minimax, mcts, mcts-N or module:function",
                 name,
             )
 

@@ -17,7 +17,7 @@ import numpy as np
 from envs.core import Env
 from muzero.config import Config
 from muzero.history import push, stack
-from muzero.opponents import OPPONENTS
+from muzero.opponents import Player
 from muzero.search import SearchFn, greedy_action
 from muzero.types import Params, PRNGKey
 
@@ -69,70 +69,79 @@ def make_single_player_eval(
     return evaluate
 
 
-def play_two_player(
-    env: Env, search_jit, params: Params, opponent, agent_seat: int, num_games: int, seed: int
-) -> np.ndarray:
-    """Outcomes [N] for the agent (+1 win, 0 draw, -1 loss) against `opponent`.
+def search_player(search_jit, params: Params) -> Player:
+    """The agent as a match `Player`: its greedy search on the observations, nothing else."""
 
-    `agent_seat` 0 means the agent moves first, 1 second.
+    def player(state, ts, active: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        del state, active  # the agent sees observations and legal masks only
+        key = jax.random.key(int(rng.integers(2**31)))
+        out = search_jit(params, ts.observation, ts.legal_mask, key)
+        return np.asarray(greedy_action(out, ts.legal_mask), np.int32)
+
+    return player
+
+
+def play_match(env: Env, first: Player, second: Player, num_games: int, seed: int) -> np.ndarray:
+    """Outcomes [N] for `first` (+1 win, 0 draw, -1 loss); `first` makes every game's first move.
+
+    The N games run side by side; each ply, each player is asked only if it is to move in some
+    running game. pgx draws which player id moves first, so seats are read off `to_play`.
     """
     rng = np.random.default_rng(seed)
-    key = jax.random.key(seed)
     reset = jax.jit(jax.vmap(env.reset))
     step = jax.jit(jax.vmap(env.step))
+    key = jax.random.key(seed)
     key, k_reset = jax.random.split(key)
     state, ts = reset(jax.random.split(k_reset, num_games))
-    # Seats are move order: pgx draws which player id moves first, so the agent's id in each
-    # game is the first mover's (seat 0) or the other one (seat 1).
-    agent_id = np.where(agent_seat == 0, np.asarray(ts.to_play), 1 - np.asarray(ts.to_play))
+    first_id = np.asarray(ts.to_play)
     outcome = np.zeros(num_games)
     running = np.ones(num_games, bool)
     while running.any():
-        key, k_search, k_step = jax.random.split(key, 3)
-        out = search_jit(params, ts.observation, ts.legal_mask, k_search)
-        agent_action = np.asarray(greedy_action(out, ts.legal_mask))
-        observation, legal = np.asarray(ts.observation), np.asarray(ts.legal_mask)
-        to_play = np.asarray(ts.to_play)
-        other_action = np.zeros(num_games, np.int64)
-        needs = running & (to_play != agent_id)
-        if needs.any():
-            other_action[needs] = opponent(observation[needs], legal[needs], rng)
-        mover_is_agent = to_play == agent_id
-        action = np.where(mover_is_agent, agent_action, other_action).astype(np.int32)
+        first_moves = np.asarray(ts.to_play) == first_id
+        action = np.zeros(num_games, np.int32)
+        for player, turn in ((first, first_moves), (second, ~first_moves)):
+            active = running & turn
+            if active.any():
+                action = np.where(active, player(state, ts, active, rng), action)
+        key, k_step = jax.random.split(key)
         state, ts = step(state, jnp.asarray(action), jax.random.split(k_step, num_games))
         reward = np.asarray(ts.reward)
-        outcome += np.where(running, np.where(mover_is_agent, reward, -reward), 0.0)
+        outcome += np.where(running, np.where(first_moves, reward, -reward), 0.0)
         running &= ~np.asarray(ts.terminated | ts.truncated)
     return np.sign(outcome)
+
+
+def summarize_outcomes(outcomes: np.ndarray) -> dict[str, Any]:
+    """Win/draw/loss counts and rates of [N] outcomes (+1/0/-1), with 95% Wilson intervals."""
+    games = int(outcomes.size)
+    wins, draws, losses = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
+    summary: dict[str, Any] = {"games": games, "wins": wins, "draws": draws, "losses": losses}
+    for name, count in (("win", wins), ("draw", draws), ("loss", losses)):
+        summary[f"{name}_rate"] = count / games
+        summary[f"{name}_rate_ci95"] = list(wilson_interval(count, games))
+    summary["score"] = (wins + 0.5 * draws) / games
+    return summary
 
 
 def evaluate_two_player(
     env: Env,
     search: SearchFn,
     params: Params,
-    opponents: tuple[str, ...],
+    opponents: dict[str, Player],
     num_games: int,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Win/draw/loss rates per opponent and seat, with 95% Wilson intervals.
-
-    `search` should be jitted by the caller (and kept), so repeated evaluations compile once.
-    """
+    """Results per opponent and seat ("random/first": the agent moved first), see
+    `summarize_outcomes`. `search` should be jitted by the caller (and kept), so repeated
+    evaluations compile once."""
+    agent = search_player(search, params)
     results: dict[str, Any] = {}
-    for name in opponents:
-        for seat in range(env.spec.num_players):
-            outcomes = play_two_player(
-                env, search, params, OPPONENTS[name], seat, num_games, seed + 7919 * seat
-            )
-            wins, draws, losses = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
-            low, high = wilson_interval(wins, num_games)
-            results[f"{name}/{('first', 'second')[seat]}"] = {
-                "games": num_games,
-                "wins": wins,
-                "draws": draws,
-                "losses": losses,
-                "win_rate": wins / num_games,
-                "win_rate_ci95": [low, high],
-                "loss_rate": losses / num_games,
-            }
+    for name, opponent in opponents.items():
+        for seat in ("first", "second"):
+            match_seed = seed + 7919 * (seat == "second")
+            if seat == "first":
+                outcomes = play_match(env, agent, opponent, num_games, match_seed)
+            else:
+                outcomes = -play_match(env, opponent, agent, num_games, match_seed)
+            results[f"{name}/{seat}"] = summarize_outcomes(outcomes)
     return results

@@ -1,18 +1,35 @@
 """Fixed opponents for evaluation. They may know the rules; the agent never does.
 
-An opponent is `opponent(observations [B, *O], legal_masks [B, A], rng) -> actions [B]`
-on numpy arrays: the same observation the agent would get when it is the opponent's turn.
+Named opponents (`eval.opponents`, `make eval OPPONENTS=...`):
+  random            uniformly random legal moves (any game)
+  minimax           perfect tic-tac-toe, choosing at random among its best moves
+  mcts, mcts-N      a reference MCTS with N simulations per move (default 64) that searches
+                    pgx's true simulator, valuing leaves by random playouts (any pgx game)
+  module:function   a user's own opponent: `function(observation, legal_action_mask) -> action`
+                    on one game's numpy arrays (`state.observation` of the player to move)
+
+In a match every player is a `Player`: `player(state, ts, active, rng) -> actions [B]` over a
+batch of games, where `state` is the environment's own state (for pgx, the pgx `State`: the
+opponent's window on the rules), `ts` the batched `TimeStep` and `active [B]` marks the games in
+which this player is to move (other entries of the result are ignored).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import re
+import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-Opponent = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
+Player = Callable[[Any, Any, np.ndarray, np.random.Generator], np.ndarray]
+ObservationPolicy = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
+DEFAULT_MCTS_SIMULATIONS = 64
+_MCTS_NAME = re.compile(r"^mcts(-(\d+))?$")
 _LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 
 
@@ -65,6 +82,107 @@ def minimax_tictactoe(
     return np.array(actions)
 
 
-OPPONENTS: dict[str, Opponent] = {"random": random_opponent, "minimax": minimax_tictactoe}
-# Which games an opponent can play; `random` plays anything.
-OPPONENT_GAMES: dict[str, tuple[str, ...]] = {"minimax": ("tic_tac_toe",)}
+def observation_player(policy: ObservationPolicy) -> Player:
+    """A `Player` from a policy over the observations and legal masks of the active games."""
+
+    def player(state, ts, active: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        del state
+        actions = np.zeros(len(active), np.int32)
+        if active.any():
+            observations = np.asarray(ts.observation)[active]
+            legal = np.asarray(ts.legal_mask)[active]
+            actions[active] = policy(observations, legal, rng)
+        return actions
+
+    return player
+
+
+class OpponentError(ValueError):
+    """An opponent name that cannot be used; the message says why and what would work."""
+
+
+def load_plugin(spec: str) -> Callable[[np.ndarray, np.ndarray], Any]:
+    """Import `module:function` (the working directory is importable); clear errors otherwise."""
+    module_name, _, function_name = spec.partition(":")
+    if not module_name or not function_name:
+        raise OpponentError(f"opponent {spec!r}: a plug-in is written module:function")
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        raise OpponentError(
+            f"opponent {spec!r}: no module named {error.name!r} (is it on PYTHONPATH or in "
+            "the working directory?)"
+        ) from error
+    function = getattr(module, function_name, None)
+    if function is None:
+        raise OpponentError(f"opponent {spec!r}: module {module_name!r} has no {function_name!r}")
+    if not callable(function):
+        raise OpponentError(f"opponent {spec!r}: {module_name}.{function_name} is not callable")
+    return function
+
+
+def plugin_player(spec: str) -> Player:
+    """A user's `function(observation, legal_action_mask) -> action`, called once per game."""
+    function = load_plugin(spec)
+
+    def policy(observations, legal_masks, rng):
+        del rng
+        actions = []
+        for observation, legal in zip(observations, legal_masks, strict=True):
+            action = function(observation, legal)
+            if not (np.ndim(action) == 0 and 0 <= int(action) < len(legal) and legal[action]):
+                raise OpponentError(f"opponent {spec!r} returned {action!r}, not a legal action")
+            actions.append(int(action))
+        return np.array(actions)
+
+    return observation_player(policy)
+
+
+def mcts_simulations(name: str) -> int | None:
+    """N for 'mcts-N' (64 for 'mcts'); None for other names."""
+    match = _MCTS_NAME.match(name)
+    if match is None:
+        return None
+    return int(match.group(2)) if match.group(2) else DEFAULT_MCTS_SIMULATIONS
+
+
+def check_opponent_name(name: str, env_id: str, pgx_game: bool) -> None:
+    """Raise OpponentError unless `name` can play `env_id`; imports plug-ins, compiles nothing."""
+    if name in ("random",):
+        return
+    if name == "minimax":
+        if env_id != "tic_tac_toe":
+            raise OpponentError(f"opponent 'minimax' only plays tic_tac_toe, not {env_id}")
+        return
+    simulations = mcts_simulations(name)
+    if simulations is not None:
+        if simulations < 1:
+            raise OpponentError(f"opponent {name!r}: mcts needs at least 1 simulation")
+        if not pgx_game:
+            raise OpponentError(f"opponent {name!r} searches pgx's simulator; {env_id} is not pgx")
+        return
+    if ":" in name:
+        load_plugin(name)
+        return
+    raise OpponentError(
+        f"unknown opponent {name!r}: use random, minimax, mcts, mcts-N or module:function"
+    )
+
+
+def make_opponent(name: str, env_id: str) -> Player:
+    """The `Player` for an opponent name (see the module docstring)."""
+    import envs
+
+    check_opponent_name(name, env_id, env_id in envs.pgx_env.available())
+    if name == "random":
+        return observation_player(random_opponent)
+    if name == "minimax":
+        return observation_player(minimax_tictactoe)
+    simulations = mcts_simulations(name)
+    if simulations is not None:
+        from muzero.reference_mcts import make_mcts_player
+
+        return make_mcts_player(env_id, simulations)
+    return plugin_player(name)

@@ -32,7 +32,7 @@ from muzero.host_actor import HostActor, evaluate_host, make_policy_step, mark_i
 from muzero.learner import init_train_state, make_learn_fn, make_optimizer, make_update_fn
 from muzero.loggers import MetricsLogger
 from muzero.networks import make_model
-from muzero.opponents import OPPONENT_GAMES
+from muzero.opponents import Player, check_opponent_name, make_opponent
 from muzero.plots import plot_run
 from muzero.progress import ProgressDisplay
 from muzero.search import make_search_fn
@@ -54,6 +54,7 @@ class Components:
     eval_search: Any  # jitted greedy search (no root noise), on stacked observations
     eval_episodes: Any  # jitted (params, key) -> returns [N] of N greedy episodes (JAX envs)
     eval_step: Any  # jitted greedy policy step of the host evaluation (host envs)
+    opponents: dict[str, Player]  # two-player games: eval.opponents, built once
 
     @property
     def host(self) -> bool:
@@ -116,6 +117,9 @@ def build(config: Config) -> Components:
         eval_step=jax.jit(make_policy_step(eval_search, config, spec, greedy=True))
         if env is None
         else None,
+        opponents={name: make_opponent(name, spec.name) for name in config.eval.opponents}
+        if spec.two_player
+        else {},
     )
 
 
@@ -139,11 +143,7 @@ def validate_against_env(config: Config, spec: EnvSpec) -> None:
                 "position)"
             )
         for name in config.eval.opponents:
-            games = OPPONENT_GAMES.get(name)
-            if games is not None and spec.name not in games:
-                raise ValueError(
-                    f"eval.opponents {name!r} only plays {', '.join(games)}, not {spec.name}"
-                )
+            check_opponent_name(name, spec.name, spec.name in envs.pgx_env.available())
     memory.check_replay_fits(config, spec)
 
 
@@ -191,7 +191,7 @@ def evaluate(c: Components, params, seed: int) -> dict[str, Any]:
     cfg = c.config
     if c.spec.two_player:
         details = evaluate_two_player(
-            c.env, c.eval_search, params, cfg.eval.opponents, cfg.eval.num_games, seed
+            c.env, c.eval_search, params, c.opponents, cfg.eval.num_games, seed
         )
         flat = {f"eval/{k}/win_rate": v["win_rate"] for k, v in details.items()}
         flat.update({f"eval/{k}/loss_rate": v["loss_rate"] for k, v in details.items()})

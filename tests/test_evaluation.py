@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import envs
-from muzero.evaluation import evaluate_two_player, play_two_player, wilson_interval
-from muzero.opponents import minimax_tictactoe
+from muzero.evaluation import evaluate_two_player, play_match, search_player, wilson_interval
+from muzero.opponents import make_opponent, minimax_tictactoe, observation_player
 from muzero.search import SearchOutput
 
 
@@ -33,7 +33,8 @@ def perfect_search(params, observation, legal_mask, key):
 
 def test_perfect_agent_never_loses_and_draws_perfect_play_in_both_seats():
     env = envs.make("tic_tac_toe")
-    results = evaluate_two_player(env, perfect_search, None, ("random", "minimax"), 20, seed=3)
+    opponents = {name: make_opponent(name, "tic_tac_toe") for name in ("random", "minimax")}
+    results = evaluate_two_player(env, perfect_search, None, opponents, 20, seed=3)
     for seat in ("first", "second"):
         assert results[f"random/{seat}"]["losses"] == 0
         assert results[f"minimax/{seat}"]["draws"] == 20
@@ -52,8 +53,9 @@ def test_seat_means_move_order():
         empty_boards_seen.append(int((~observation.reshape(len(observation), -1).any(-1)).sum()))
         return minimax_tictactoe(observation, legal_mask, rng)
 
-    play_two_player(env, perfect_search, None, recording_opponent, 0, 16, seed=0)
+    agent, opponent = search_player(perfect_search, None), observation_player(recording_opponent)
+    play_match(env, agent, opponent, 16, seed=0)
     assert sum(empty_boards_seen) == 0  # the opponent never moved on an empty board
     empty_boards_seen.clear()
-    play_two_player(env, perfect_search, None, recording_opponent, 1, 16, seed=0)
+    play_match(env, opponent, agent, 16, seed=0)
     assert empty_boards_seen[0] == 16  # it opened all 16 games

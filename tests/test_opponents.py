@@ -1,29 +1,18 @@
 import jax
 import numpy as np
+import pytest
 
 import envs
-from muzero.opponents import minimax_tictactoe, random_opponent, tictactoe_move_values
-
-
-def play(first, second, games, seed):
-    """Outcomes for the first player: +1 win, 0 draw, -1 loss (host loop on pgx)."""
-    env = envs.make("tic_tac_toe")
-    step = jax.jit(env.step)
-    rng = np.random.default_rng(seed)
-    results = []
-    for g in range(games):
-        state, ts = env.reset(jax.random.key(g))
-        first_player = int(ts.to_play)
-        outcome = 0.0
-        while not bool(ts.terminated | ts.truncated):
-            mover = int(ts.to_play)
-            player = first if mover == first_player else second
-            obs, legal = np.asarray(ts.observation)[None], np.asarray(ts.legal_mask)[None]
-            action = int(player(obs, legal, rng)[0])
-            state, ts = step(state, action, jax.random.key(0))
-            outcome += float(ts.reward) * (1 if mover == first_player else -1)
-        results.append(np.sign(outcome))
-    return np.array(results)
+from muzero.evaluation import play_match
+from muzero.opponents import (
+    OpponentError,
+    check_opponent_name,
+    make_opponent,
+    minimax_tictactoe,
+    observation_player,
+    random_opponent,
+    tictactoe_move_values,
+)
 
 
 def test_move_values_by_hand():
@@ -39,10 +28,93 @@ def test_move_values_by_hand():
     assert values[0] == -2  # occupied
 
 
-def test_perfect_player_never_loses_to_random_in_either_seat():
-    assert np.all(play(minimax_tictactoe, random_opponent, 30, 0) >= 0)
-    assert np.all(play(random_opponent, minimax_tictactoe, 30, 1) <= 0)
+@pytest.fixture(scope="module")
+def tictactoe():
+    return envs.make("tic_tac_toe")
 
 
-def test_perfect_players_draw():
-    np.testing.assert_array_equal(play(minimax_tictactoe, minimax_tictactoe, 10, 2), 0)
+def test_perfect_player_never_loses_to_random_in_either_seat(tictactoe):
+    perfect, rand = observation_player(minimax_tictactoe), observation_player(random_opponent)
+    assert np.all(play_match(tictactoe, perfect, rand, 30, 0) >= 0)
+    assert np.all(play_match(tictactoe, rand, perfect, 30, 1) <= 0)
+    np.testing.assert_array_equal(play_match(tictactoe, perfect, perfect, 10, 2), 0)
+
+
+@pytest.fixture(scope="module")
+def reference_mcts():
+    return make_opponent("mcts-256", "tic_tac_toe")
+
+
+GAMES = 16  # one batch size throughout, so the reference search compiles once
+
+
+def test_reference_mcts_never_loses_to_random_and_draws_perfect_play(tictactoe, reference_mcts):
+    rand, perfect = make_opponent("random", "tic_tac_toe"), make_opponent("minimax", "tic_tac_toe")
+    assert np.all(play_match(tictactoe, reference_mcts, rand, GAMES, 0) >= 0)
+    assert np.all(play_match(tictactoe, rand, reference_mcts, GAMES, 1) <= 0)
+    np.testing.assert_array_equal(play_match(tictactoe, reference_mcts, perfect, GAMES, 2), 0)
+
+
+def test_reference_mcts_takes_a_win_in_one(reference_mcts):
+    """It searches pgx's state: with X on 0 and 1, O on 3 and 4 and X to move, X plays 2."""
+    import jax.numpy as jnp
+    import pgx
+
+    game = pgx.make("tic_tac_toe")
+    state = game.init(jax.random.key(0))
+    for action in (0, 3, 1, 4):
+        state = game.step(state, jnp.int32(action))
+    batch = jax.tree.map(lambda x: jnp.stack([x] * GAMES), state)
+    active = np.ones(GAMES, bool)
+    actions = reference_mcts(batch, None, active, np.random.default_rng(0))
+    np.testing.assert_array_equal(actions, 2)
+
+
+def write_plugin(tmp_path, monkeypatch, name, body):
+    """A plug-in module in its own folder; each test uses its own module name (imports cache)."""
+    (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_plugin_opponent_plays_through_its_function(tmp_path, monkeypatch, tictactoe):
+    write_plugin(
+        tmp_path,
+        monkeypatch,
+        "my_bot",
+        "import numpy as np\n"
+        "calls = []\n"
+        "def first_legal(observation, legal_action_mask):\n"
+        "    calls.append(observation.shape)\n"
+        "    return int(np.flatnonzero(legal_action_mask)[0])\n",
+    )
+    bot = make_opponent("my_bot:first_legal", "tic_tac_toe")
+    rand = make_opponent("random", "tic_tac_toe")
+    outcomes = play_match(tictactoe, bot, rand, 6, 0)
+    import my_bot
+
+    assert outcomes.shape == (6,) and my_bot.calls and set(my_bot.calls) == {(3, 3, 2)}
+
+
+def test_plugin_loader_names_what_is_missing(tmp_path, monkeypatch):
+    write_plugin(
+        tmp_path, monkeypatch, "zero_bot", "def bot(observation, legal_mask):\n    return 0\n"
+    )
+    with pytest.raises(OpponentError, match="no module named 'no_such_bot'"):
+        make_opponent("no_such_bot:play", "tic_tac_toe")
+    with pytest.raises(OpponentError, match="module 'zero_bot' has no 'nope'"):
+        make_opponent("zero_bot:nope", "tic_tac_toe")
+    with pytest.raises(OpponentError, match="unknown opponent 'alphabeta'"):
+        check_opponent_name("alphabeta", "tic_tac_toe", True)
+    with pytest.raises(OpponentError, match="only plays tic_tac_toe"):
+        check_opponent_name("minimax", "connect_four", True)
+    with pytest.raises(OpponentError, match="not pgx"):
+        check_opponent_name("mcts", "CartPole-v1", False)
+
+
+def test_plugin_returning_an_illegal_move_is_named(tmp_path, monkeypatch, tictactoe):
+    write_plugin(
+        tmp_path, monkeypatch, "bad_bot", "def bot(observation, legal_mask):\n    return 99\n"
+    )
+    bot = make_opponent("bad_bot:bot", "tic_tac_toe")
+    with pytest.raises(OpponentError, match="returned 99, not a legal action"):
+        play_match(tictactoe, bot, bot, 2, 0)
