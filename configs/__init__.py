@@ -10,6 +10,7 @@ from configs import (
     atari_smoke,
     cartpole,
     connect_four,
+    go_9x9,
     minatar_breakout,
     smoke,
     tictactoe,
@@ -19,6 +20,7 @@ from muzero.config import Config
 PRESETS: dict[str, Callable[[], Config]] = {
     "tictactoe": tictactoe.config,
     "connect_four": connect_four.config,
+    "go_9x9": go_9x9.config,
     "cartpole": cartpole.config,
     "minatar_breakout": minatar_breakout.config,
     "smoke": smoke.config,
