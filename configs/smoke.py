@@ -37,6 +37,7 @@ def config() -> Config:
             max_iterations=12,
             log_interval_s=1.0,
             checkpoint_interval_s=30.0,
+            snapshot_interval_s=3.0,
             progress=False,
         ),
     )

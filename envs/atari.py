@@ -56,6 +56,11 @@ def game_id(game: str) -> str:
     return candidate
 
 
+def rom_id(game: str) -> str:
+    """'ALE/MsPacman', 'MsPacman' or 'ms_pacman' -> ale-py's ROM id 'ms_pacman'."""
+    return _roms()[game_id(game)]
+
+
 class AtariEnv:
     """A batch of `num_envs` ALE games; `reset`, then `send(actions)` / `recv()` (or `step`).
 

@@ -71,16 +71,11 @@ class Agent:
     @classmethod
     def load(cls, path: str | pathlib.Path, seed: int = 0) -> Agent:
         """Load from a run directory (latest checkpoint) or one checkpoint directory."""
-        from muzero.training import load_run_config, network_spec
+        from muzero.training import load_run_config
 
         run_dir, step = checkpointing.resolve(pathlib.Path(path))
         config = load_run_config(run_dir)
-        spec = envs.spec(config.env)
-        model = make_model(config.network, network_spec(spec, config))
-        target = jax.eval_shape(model.init, jax.random.key(0))
-        target = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), target)
-        params = checkpointing.restore(run_dir, step, target, item="params")
-        return cls(config, spec, params, seed)
+        return cls(config, envs.spec(config.env), load_params(run_dir, step, config), seed)
 
     def reset(self) -> None:
         """Call at the start of every episode: forgets the frame and action history."""
@@ -146,3 +141,13 @@ class Agent:
         self._prev_action = result.action
         self._episode_start = False
         return result.action
+
+
+def load_params(run_dir: pathlib.Path, step: int, config: Config) -> Params:
+    """The network parameters of iteration `step` (a checkpoint or a snapshot) of a run."""
+    from muzero.training import network_spec
+
+    model = make_model(config.network, network_spec(envs.spec(config.env), config))
+    target = jax.eval_shape(model.init, jax.random.key(0))
+    target = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), target)
+    return checkpointing.restore_params(run_dir, step, target)

@@ -208,10 +208,19 @@ def mark_interrupted(replay: ReplayState) -> ReplayState:
 
 
 def evaluate_host(
-    config: Config, spec: EnvSpec, step_fn, params: Params, num_episodes: int, seed: int
+    config: Config,
+    spec: EnvSpec,
+    step_fn,
+    params: Params,
+    num_episodes: int,
+    seed: int,
+    frames: list | None = None,
 ) -> np.ndarray:
     """Greedy returns of `num_episodes` host episodes (the first episode of each environment),
-    each starting with up to `env.noop_max` no-ops and cut at `env.max_episode_steps`."""
+    each starting with up to `env.noop_max` no-ops and cut at `env.max_episode_steps`.
+
+    With a `frames` list, the observations of the first episode are appended to it (a video).
+    """
     env = envs.make_host(config.env, num_episodes, seed)
     group = _Group(env, config, spec)
     returns = np.zeros(num_episodes)
@@ -219,6 +228,8 @@ def evaluate_host(
     key = jax.random.key(seed)
     try:
         while running.any():
+            if frames is not None and running[0]:
+                frames.append(np.asarray(group.timestep.observation[0]))
             key, k = jax.random.split(key)
             action = np.asarray(_step_group(step_fn, params, group, k)[0])
             ts = env.step(action)

@@ -125,11 +125,14 @@ def build(config: Config) -> Components:
 
 def check_config(config: Config) -> None:
     """Every check that needs the environment, without compiling anything (ValueError)."""
-    validate_against_env(config, envs.spec(config.env))
+    spec = envs.spec(config.env)
+    validate_against_env(config, spec)
+    memory.check_replay_fits(config, spec)
 
 
 def validate_against_env(config: Config, spec: EnvSpec) -> None:
-    """Checks that need the environment's sizes; still before anything compiles."""
+    """Checks that need the environment's sizes (not the replay's memory, which only training
+    allocates); still before anything compiles."""
     if config.network.torso == "resnet" and len(spec.observation_shape) not in (1, 3):
         raise ValueError(
             f"network.torso 'resnet' needs [H, W, C] observations; {spec.name} "
@@ -144,7 +147,6 @@ def validate_against_env(config: Config, spec: EnvSpec) -> None:
             )
         for name in config.eval.opponents:
             check_opponent_name(name, spec.name, spec.name in envs.pgx_env.available())
-    memory.check_replay_fits(config, spec)
 
 
 def init_state(c: Components, seed: int) -> dict[str, Any]:
@@ -229,6 +231,7 @@ def run(
         run_dir, start_step = checkpointing.resolve(pathlib.Path(resume))
         checkpointing.verify(run_dir, start_step)
     c = build(config)  # validates against the environment before any compile
+    memory.check_replay_fits(config, c.spec)
     cfg = config
     if resume is None:
         run_dir = new_run_dir(cfg)

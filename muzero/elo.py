@@ -1,0 +1,281 @@
+"""Elo over training: `python -m muzero.elo RUN_DIR` (`make elo RUN=runs/...`).
+
+Checkpoints and parameter snapshots of one run play each other and fixed opponents (random,
+reference MCTS ladders, perfect play at tic-tac-toe); a Bradley-Terry model fitted to all the
+results gives Elo ratings with 95% intervals, anchored at random = 0, plotted against
+training steps. Elo: P(i beats j) = 1 / (1 + 10^((R_j - R_i) / 400)), a draw counting half a
+win (as in the AlphaZero and MuZero papers' Elo figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import datetime
+import json
+import math
+import pathlib
+import sys
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from muzero.cli import fail
+
+ELO_SCALE = 400.0 / math.log(10.0)  # Elo points per natural-log unit of odds
+PRIOR_SD = 1000.0  # a weak prior keeps unbeaten records finite; negligible otherwise
+
+
+class MatchResult(NamedTuple):
+    first: str  # the player who moved first in these games
+    second: str
+    wins: int  # for `first`
+    draws: int
+    losses: int
+
+
+class Ratings(NamedTuple):
+    players: list[str]
+    elo: np.ndarray  # [P]
+    ci95: np.ndarray  # [P, 2]
+
+
+def expected_score(elo_i: float | np.ndarray, elo_j: float | np.ndarray) -> np.ndarray:
+    """Expected score of i against j (win 1, draw 1/2)."""
+    return 1.0 / (1.0 + 10.0 ** ((np.asarray(elo_j) - np.asarray(elo_i)) / 400.0))
+
+
+def fit_elo(results: list[MatchResult], anchor: str, anchor_elo: float = 0.0) -> Ratings:
+    """Maximum a posteriori Bradley-Terry ratings; the anchor's rating is fixed.
+
+    Score of a match = wins + draws / 2 of `games`; seats are pooled (the first-move advantage
+    is averaged out because every pairing is played from both seats). Intervals come from the
+    inverse of the observed information (the Hessian of the log-likelihood) at the optimum.
+    """
+    players = sorted({r.first for r in results} | {r.second for r in results})
+    if anchor not in players:
+        raise ValueError(f"the anchor {anchor!r} played no games")
+    index = {p: k for k, p in enumerate(players)}
+    i = np.array([index[r.first] for r in results])
+    j = np.array([index[r.second] for r in results])
+    games = np.array([r.wins + r.draws + r.losses for r in results], float)
+    score = np.array([r.wins + 0.5 * r.draws for r in results], float)
+    free = np.array([p != anchor for p in players])
+    theta = np.zeros(len(players))  # natural-log strengths; Elo = ELO_SCALE * theta
+    prior_precision = (ELO_SCALE / PRIOR_SD) ** 2
+    for _ in range(100):  # Newton's method on a concave objective
+        p = 1.0 / (1.0 + np.exp(theta[j] - theta[i]))
+        residual = score - games * p
+        gradient = np.zeros_like(theta)
+        np.add.at(gradient, i, residual)
+        np.add.at(gradient, j, -residual)
+        gradient -= prior_precision * theta
+        weight = games * p * (1 - p)
+        information = np.zeros((len(players), len(players)))
+        np.add.at(information, (i, i), weight)
+        np.add.at(information, (j, j), weight)
+        np.add.at(information, (i, j), -weight)
+        np.add.at(information, (j, i), -weight)
+        information += prior_precision * np.eye(len(players))
+        sub = information[np.ix_(free, free)]
+        step = np.linalg.solve(sub, gradient[free])
+        theta[free] += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    covariance = np.zeros((len(players), len(players)))
+    covariance[np.ix_(free, free)] = np.linalg.inv(information[np.ix_(free, free)])
+    elo = anchor_elo + ELO_SCALE * theta
+    half = 1.96 * ELO_SCALE * np.sqrt(np.diag(covariance))
+    return Ratings(players, elo, np.stack([elo - half, elo + half], axis=1))
+
+
+def pick_steps(steps: list[int], limit: int) -> list[int]:
+    """At most `limit` steps, evenly spread, always with the first and the last."""
+    if len(steps) <= limit:
+        return list(steps)
+    picks = np.unique(np.round(np.linspace(0, len(steps) - 1, limit)).astype(int))
+    return [steps[k] for k in picks]
+
+
+def schedule(checkpoints: list[str], anchors: list[str], neighbours: int) -> list[tuple]:
+    """Pairings: every checkpoint against every anchor and its next `neighbours` checkpoints,
+    and the anchors among themselves, so one fit links every rating."""
+    pairs = [(a, b) for k, a in enumerate(anchors) for b in anchors[k + 1 :]]
+    for k, checkpoint in enumerate(checkpoints):
+        pairs += [(checkpoint, anchor) for anchor in anchors]
+        pairs += [(checkpoint, other) for other in checkpoints[k + 1 : k + 1 + neighbours]]
+    return pairs
+
+
+def default_anchors(env_id: str) -> list[str]:
+    return ["random", "mcts-4", "mcts-16", "mcts-64"] + (
+        ["minimax"] if env_id == "tic_tac_toe" else []
+    )
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m muzero.elo",
+        description="Rate a two-player run's checkpoints and snapshots against each other and "
+        "fixed opponents; writes RUN_DIR/eval/elo-*.csv/.json/.png.",
+    )
+    parser.add_argument("run_dir", help="a run directory of a two-player game")
+    parser.add_argument("--games", type=int, default=20, help="games per pairing and seat")
+    parser.add_argument(
+        "--max-checkpoints", type=int, default=8, help="checkpoints rated, evenly spread"
+    )
+    parser.add_argument(
+        "--anchors",
+        help="comma-separated fixed opponents (default: random, mcts-4, mcts-16, mcts-64, and "
+        "minimax at tic-tac-toe); random is rated 0",
+    )
+    parser.add_argument(
+        "--neighbours", type=int, default=2, help="later checkpoints each checkpoint plays"
+    )
+    parser.add_argument("--num-simulations", type=int, help="agent simulations per move")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the games")
+    return parser.parse_args(argv)
+
+
+def play_all(run_dir, config, steps, anchors, args) -> list[MatchResult]:
+    """Every scheduled pairing, from both seats, with a progress bar."""
+    from rich.progress import Progress
+
+    from muzero.agent import load_params
+    from muzero.evaluation import play_match, search_player
+    from muzero.opponents import make_opponent
+    from muzero.training import build
+
+    c = build(config)
+    players = {
+        f"iter {s}": search_player(c.eval_search, load_params(run_dir, s, config)) for s in steps
+    }
+    players |= {name: make_opponent(name, config.env.id) for name in anchors}
+    pairs = schedule([f"iter {s}" for s in steps], anchors, args.neighbours)
+    results = []
+    with Progress() as progress:
+        task = progress.add_task("Elo games", total=2 * len(pairs))
+        for a, b in pairs:
+            for first, second in ((a, b), (b, a)):
+                seed = args.seed + 7919 * len(results)
+                outcomes = play_match(c.env, players[first], players[second], args.games, seed)
+                counts = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
+                results.append(MatchResult(first, second, *counts))
+                progress.advance(task)
+    return results
+
+
+def plot_elo(path: pathlib.Path, table: list[dict[str, Any]], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = [r for r in table if r["env_steps"] is not None]
+    x = [r["env_steps"] for r in rows]
+    y = [r["elo"] for r in rows]
+    err = [[r["elo"] - r["ci_low"] for r in rows], [r["ci_high"] - r["elo"] for r in rows]]
+    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label="agent (95% CI)")
+    for r in table:
+        if r["env_steps"] is None:
+            ax.axhline(r["elo"], linestyle="--", linewidth=0.8, color="grey")
+            ax.annotate(r["player"], (0, r["elo"]), xycoords=("axes fraction", "data"),
+                        fontsize=8, color="grey", va="bottom")  # fmt: skip
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("Elo (random = 0)")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import envs
+    from muzero import checkpointing
+    from muzero.opponents import check_opponent_name
+    from muzero.training import load_run_config, validate_against_env
+
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    for name in ("games", "max_checkpoints", "num_simulations"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            fail(f"--{name.replace('_', '-')} must be >= 1, not {value}")
+    try:
+        run_dir, _ = checkpointing.resolve(pathlib.Path(args.run_dir))
+        config = load_run_config(run_dir)
+        spec = envs.spec(config.env)
+        if not spec.two_player:
+            raise ValueError(f"Elo needs a two-player game; {spec.name} is single-player")
+        anchors = (
+            [a.strip() for a in args.anchors.split(",") if a.strip()]
+            if args.anchors
+            else default_anchors(spec.name)
+        )
+        if "random" not in anchors:
+            raise ValueError("--anchors must include random (it is rated 0)")
+        for name in anchors:
+            check_opponent_name(name, spec.name, spec.name in envs.pgx_env.available())
+        if args.num_simulations is not None:
+            evaluation = dataclasses.replace(config.eval, num_simulations=args.num_simulations)
+            config = config.replace(eval=evaluation)
+        config = config.replace(eval=dataclasses.replace(config.eval, opponents=()))
+        validate_against_env(config, spec)
+    except (ValueError, checkpointing.CheckpointError) as error:
+        fail(str(error))
+    steps = pick_steps(checkpointing.snapshot_steps(run_dir), args.max_checkpoints)
+    results = play_all(run_dir, config, steps, anchors, args)
+    ratings = fit_elo(results, anchor="random")
+    per_iteration = config.actor.unroll_length * config.actor.num_envs
+    table = []
+    for player, elo, (low, high) in zip(ratings.players, ratings.elo, ratings.ci95, strict=True):
+        step = int(player.split()[1]) if player.startswith("iter ") else None
+        table.append(
+            {
+                "player": player,
+                "iteration": step,
+                "env_steps": None if step is None else step * per_iteration,
+                "elo": float(elo),
+                "ci_low": float(low),
+                "ci_high": float(high),
+            }
+        )
+    table.sort(key=lambda r: (r["iteration"] is not None, r["iteration"] or 0, r["elo"]))
+    out = run_dir / "eval"
+    out.mkdir(exist_ok=True)
+    base = out / f"elo-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    with base.with_suffix(".csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    with (base.parent / (base.name + "-games.csv")).open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(MatchResult._fields)
+        writer.writerows(results)
+    summary = {"run_dir": str(run_dir), "games_per_pairing_and_seat": args.games,
+               "ratings": table, "matches": [r._asdict() for r in results]}  # fmt: skip
+    base.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    plot_elo(base.with_suffix(".png"), table, f"{config.preset} ({spec.name}): Elo over training")
+    print_ratings(table)
+    for suffix in (".csv", ".json", ".png"):
+        print(f"wrote {base.with_suffix(suffix)}")
+
+
+def print_ratings(table: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title="Elo (random = 0), 95% intervals")
+    for column in ("player", "env steps", "Elo", "95% CI"):
+        out.add_column(column, justify="right" if column != "player" else "left")
+    for r in table:
+        steps = "" if r["env_steps"] is None else f"{r['env_steps']:,}"
+        ci = f"[{r['ci_low']:.0f}, {r['ci_high']:.0f}]"
+        out.add_row(r["player"], steps, f"{r['elo']:.0f}", ci)
+    Console().print(out)
+
+
+if __name__ == "__main__":
+    main()
