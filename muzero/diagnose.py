@@ -1,0 +1,253 @@
+"""How well the learned model predicts what really happens: `python -m muzero.diagnose RUN_DIR`.
+
+Plays fresh greedy episodes with the run's evaluation search, unrolls the learned model K steps
+from every position along the actions really taken and compares its reward, value and policy
+with what really happened, per unroll step; `muzero.model_errors` holds the computations and
+says what is compared and which steps count.
+
+Outputs go to `<run dir>/diagnose/diagnose-<step>.{csv,png,json}` and a table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pathlib
+import sys
+from typing import Any
+
+import jax
+import numpy as np
+
+from muzero.config import Config
+from muzero.model_errors import METRICS, make_analysis, make_recorder, summarize
+from muzero.search import tree_discount
+from muzero.types import Params
+
+
+def plot(rows: list[dict[str, float]], title: str, path: pathlib.Path) -> None:
+    """Per-step errors with 95% bands, one panel per quantity."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (
+        ("reward MAE", ("reward_mae",)),
+        ("value MAE", ("value_mae_target", "value_mae_search")),
+        ("policy KL(search || model)", ("policy_kl",)),
+        ("top-1 agreement with real action", ("top1_agreement",)),
+    )
+    labels = {"value_mae_target": "vs n-step target z", "value_mae_search": "vs search value"}
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    steps = np.array([r["k"] for r in rows])
+    for ax, (heading, names) in zip(axes[0], panels, strict=True):
+        for name in names:
+            mean = np.array([r[name] for r in rows], np.float64)
+            half = np.nan_to_num(np.array([r[f"{name}_ci95"] for r in rows], np.float64))
+            ax.plot(steps, mean, marker="o", markersize=3, label=labels.get(name))
+            ax.fill_between(steps, mean - half, mean + half, alpha=0.25)
+        ax.set_title(heading)
+        ax.set_xlabel("unroll step k")
+        ax.set_xticks(steps)
+        ax.set_ylim(bottom=0.0, top=1.05 if names == ("top1_agreement",) else None)
+        ax.grid(alpha=0.3)
+        if len(names) > 1:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"{title}  (bands: 95% interval of the mean)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def print_table(rows: list[dict[str, float]], title: str) -> None:
+    """Means per unroll step (the 95% intervals are in the CSV and the PNG)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, caption="means over the counted positions; '-': none counted")
+    table.add_column("k", justify="right")
+    for _, _, _, heading in METRICS:
+        table.add_column(heading, justify="right")
+    table.add_column("positions\n(states/\nrewards)", justify="right")
+    for row in rows:
+        cells = ["-" if np.isnan(row[name]) else f"{row[name]:.4g}" for _, name, _, _ in METRICS]
+        table.add_row(str(row["k"]), *cells, f"{row['states']}/{row['rewards']}")
+    Console().print(table)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m muzero.diagnose",
+        description=(
+            "Roll a run's learned model K steps from the positions of fresh greedy episodes "
+            "along the actions really played, and compare its reward, value and policy "
+            "predictions with what really happened, per unroll step. Prints a table and "
+            "writes <run dir>/diagnose/diagnose-<step>.{csv,png,json}. JAX environments only."
+        ),
+    )
+    parser.add_argument("run_dir", help="a run directory (or one of its checkpoint folders)")
+    parser.add_argument(
+        "--step",
+        type=int,
+        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
+        "checkpoint)",
+    )
+    parser.add_argument(
+        "--episodes", type=int, default=16, help="greedy episodes played (default 16)"
+    )
+    parser.add_argument(
+        "--unroll",
+        type=int,
+        help="K, model steps unrolled from each position (default: the run's learner.unroll_steps)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the episodes (default 0)")
+    parser.add_argument(
+        "--num-simulations",
+        type=int,
+        help="simulations per move of the greedy search (default: the run's evaluation "
+        "setting, eval.num_simulations or search.num_simulations)",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=1000,
+        help="episodes are cut (treated as truncated) after this many moves (default 1000)",
+    )
+    args = parser.parse_args(argv)
+    for name in ("episodes", "unroll", "num_simulations", "max_steps"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            flag = "--" + name.replace("_", "-")
+            parser.exit(2, f"error: {flag} must be at least 1, got {value}\n")
+    return args
+
+
+def load(run_dir: str, step: int | None) -> tuple[pathlib.Path, int, Config, Any]:
+    """(run dir, step, config, params) of a run's checkpoint or snapshot; CheckpointError.
+
+    Host environments get no parameters (None): `main` refuses them before anything loads.
+    """
+    import envs
+    from muzero import checkpointing
+    from muzero.agent import load_params
+    from muzero.training import load_run_config
+
+    run_path, latest = checkpointing.resolve(pathlib.Path(run_dir))
+    step = latest if step is None else step
+    config = load_run_config(run_path)
+    if envs.is_host_env(config.env.id):
+        return run_path, step, config, None
+    steps = checkpointing.snapshot_steps(run_path)
+    if step not in steps:
+        raise checkpointing.CheckpointError(
+            f"{run_path} has no iteration {step}; it has {', '.join(map(str, steps))}"
+        )
+    return run_path, step, config, load_params(run_path, step, config)
+
+
+def diagnose(
+    run_dir: pathlib.Path,
+    step: int,
+    config: Config,
+    params: Params,
+    episodes: int = 16,
+    unroll_steps: int | None = None,
+    seed: int = 0,
+    num_simulations: int | None = None,
+    max_steps: int = 1000,
+) -> dict[str, Any]:
+    """Play, unroll, compare; write the CSV, PNG and JSON; returns the JSON summary."""
+    import envs
+    from muzero.networks import make_model
+    from muzero.search import make_search_fn
+    from muzero.training import network_spec
+
+    k = unroll_steps or config.learner.unroll_steps
+    simulations = num_simulations or config.eval_simulations
+    env = envs.make(config.env.id)
+    net_spec = network_spec(env.spec, config)
+    model = make_model(config.network, net_spec)
+    search = make_search_fn(model, config, net_spec, evaluation=True, num_simulations=simulations)
+    recorder = jax.jit(make_recorder(env, search, config, episodes, max_steps))
+    record = jax.device_get(recorder(params, jax.random.key(seed)))
+    lengths = record.valid.sum(axis=1)
+    # Only the longest episode's steps are analysed: the rest of the padding holds nothing.
+    record = jax.tree.map(lambda x: x[:, : max(int(lengths.max()), 1)], record)
+    errors = jax.jit(make_analysis(model, config, env.spec, k))(params, record)
+    rows = summarize(errors)
+
+    returns = np.where(record.valid, record.reward, 0.0).sum(axis=1)
+    out_dir = pathlib.Path(run_dir) / "diagnose"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"diagnose-{step}"
+    summary = {
+        "run_dir": str(run_dir),
+        "step": step,
+        "env": config.env.id,
+        "episodes": episodes,
+        "unroll_steps": k,
+        "seed": seed,
+        "num_simulations": simulations,
+        "max_steps": max_steps,
+        "td_steps": config.learner.td_steps,
+        "discount": tree_discount(config, env.spec),
+        "episode_lengths": lengths.tolist(),
+        # Two-player: the mover's rewards summed over both sides' moves; see episode lengths.
+        "episode_returns": returns.tolist() if not env.spec.two_player else None,
+        "positions": int(lengths.sum()),
+        "steps": [{key: _json_number(v) for key, v in row.items()} for row in rows],
+        "files": {"csv": f"{stem}.csv", "png": f"{stem}.png"},
+    }
+    with open(f"{stem}.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    title = (
+        f"{config.env.id} step {step}: {episodes} greedy episodes, {int(lengths.sum())} positions"
+    )
+    if not env.spec.two_player:
+        title += f", mean return {returns.mean():.1f}"
+    plot(rows, f"{run_dir} | {title}", pathlib.Path(f"{stem}.png"))
+    pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
+    print_table(rows, title)
+    print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
+    return summary
+
+
+def _json_number(value: float) -> float | int | None:
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def main(argv: list[str] | None = None) -> None:
+    import envs
+    from muzero import checkpointing
+    from muzero.cli import fail
+
+    args = _parse(list(sys.argv[1:] if argv is None else argv))
+    try:
+        run_dir, step, config, params = load(args.run_dir, args.step)
+    except (ValueError, checkpointing.CheckpointError) as error:
+        fail(str(error))
+    if envs.is_host_env(config.env.id):
+        fail(
+            f"{config.env.id} is a host environment (stepped on the CPU, outside JAX); "
+            "diagnose replays episodes inside one jitted loop and supports JAX environments "
+            "(gymnax, pgx) only"
+        )
+    diagnose(
+        run_dir,
+        step,
+        config,
+        params,
+        episodes=args.episodes,
+        unroll_steps=args.unroll,
+        seed=args.seed,
+        num_simulations=args.num_simulations,
+        max_steps=args.max_steps,
+    )
+
+
+if __name__ == "__main__":
+    main()
