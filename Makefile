@@ -10,9 +10,16 @@ ARGS   ?=
 RESUME ?=
 GAME   ?=
 BENCH_ENVS ?= tictactoe cartpole atari100k
-SOURCES := $(wildcard muzero envs configs tests experiments)
+RUN    ?=
+STEP   ?=
+GAMES  ?=
+SIMS   ?=
+OPPONENT ?=
+SEAT   ?= first
+LEVEL  ?= 1
+SOURCES := $(wildcard muzero envs configs tests experiments examples)
 
-.PHONY: help install train test test-slow bench lint format clean
+.PHONY: help install need-run train eval elo play diagnose gtp gnugo test test-slow bench lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,12 +28,39 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# GNU Go for `make gnugo` and its test (Debian package; skipped where apt cannot install).
+	@command -v gnugo >/dev/null || test -x /usr/games/gnugo || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get install -y -q gnugo >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q gnugo >/dev/null 2>&1; }; }; } || \
+	  echo "note: GNU Go is not installed (apt-get install gnugo); make gnugo and its test need it"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with its dependencies
 
 train: $(STAMP)  ## train a preset: make train ENV=cartpole [GAME=Pong] [RESUME=runs/...] [ARGS='--search.num-simulations 8']
 	$(BIN)/python -m muzero.train $(ENV) $(if $(RESUME),--resume $(RESUME)) $(if $(GAME),--env.id ALE/$(GAME)) $(ARGS)
+
+need-run:
+	@test -n "$(RUN)" || { echo "error: RUN is not set; e.g. RUN=runs/tictactoe/<time> (a run directory)" >&2; exit 2; }
+
+eval: $(STAMP) need-run  ## evaluate a run with search: make eval RUN=runs/... [STEP=] [GAMES=] [SIMS=] [OPPONENT=module:function]
+	$(BIN)/python -m muzero.eval $(RUN) $(if $(STEP),--step $(STEP)) $(if $(GAMES),--games $(GAMES)) $(if $(SIMS),--num-simulations $(SIMS)) $(if $(OPPONENT),--opponent $(OPPONENT)) $(ARGS)
+
+elo: $(STAMP) need-run  ## Elo of a two-player run's snapshots vs each other and fixed opponents (PNG): make elo RUN=runs/... [GAMES=20]
+	$(BIN)/python -m muzero.elo $(RUN) $(if $(GAMES),--games $(GAMES)) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+
+play: $(STAMP)  ## play a trained agent in the terminal: make play ENV=connect_four [RUN=runs/...] [SEAT=second] [SIMS=64]
+	$(BIN)/python -m muzero.play $(ENV) $(if $(RUN),--run $(RUN)) --seat $(SEAT) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+
+diagnose: $(STAMP) need-run  ## learned model vs reality, per unroll step (table + PNG): make diagnose RUN=runs/cartpole/...
+	$(BIN)/python -m muzero.diagnose $(RUN) $(if $(STEP),--step $(STEP)) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+
+gtp: $(STAMP) need-run  ## serve a Go run over GTP on stdin/stdout (Sabaki, GoGui): make gtp RUN=runs/go_9x9/...
+	@$(BIN)/python -m muzero.gtp $(RUN) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+
+gnugo: $(STAMP) need-run  ## match a Go run against GNU Go through GTP: make gnugo RUN=runs/go_9x9/... [GAMES=10] [LEVEL=1]
+	$(BIN)/python -m muzero.gtp $(RUN) --vs-gnugo --games $(or $(GAMES),10) --level $(LEVEL) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q

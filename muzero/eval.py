@@ -238,6 +238,10 @@ def write_results(run_dir: pathlib.Path, results: dict[str, Any]) -> list[pathli
     return written
 
 
+def _percent(rate: float, low: float, high: float) -> str:
+    return f"{100 * rate:.0f} [{100 * low:.0f}, {100 * high:.0f}]"
+
+
 def print_results(results: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -249,16 +253,15 @@ def print_results(results: dict[str, Any]) -> None:
     table = Table(title=title)
     if "opponents" in results:
         table.add_column("opponent", overflow="fold")
-        for column in ("agent moves", "W / D / L", "win rate (95% CI)", "loss rate"):
+        for column in ("agent moves", "W / D / L", "win % [95% CI]", "loss % [95% CI]"):
             table.add_column(column)
         for row in two_player_rows(results["opponents"]):
             table.add_row(
                 row["opponent"],
                 row["agent_seat"],
                 f"{row['wins']} / {row['draws']} / {row['losses']}",
-                f"{row['win_rate']:.2f} [{row['win_rate_ci_low']:.2f}, "
-                f"{row['win_rate_ci_high']:.2f}]",
-                f"{row['loss_rate']:.2f}",
+                _percent(row["win_rate"], row["win_rate_ci_low"], row["win_rate_ci_high"]),
+                _percent(row["loss_rate"], row["loss_rate_ci_low"], row["loss_rate_ci_high"]),
             )
     else:
         table.add_column("metric")
