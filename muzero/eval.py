@@ -143,26 +143,6 @@ def two_player_rows(details: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def single_player_results(env_id: str, returns: np.ndarray, is_atari: bool) -> dict[str, Any]:
-    results: dict[str, Any] = {
-        "episodes": int(returns.size),
-        "mean_return": float(returns.mean()),
-        "median_return": float(np.median(returns)),
-        "std_return": float(returns.std()),
-        "min_return": float(returns.min()),
-        "max_return": float(returns.max()),
-        "returns": returns.tolist(),
-    }
-    if is_atari:
-        from muzero.atari_scores import human_normalized
-
-        normalized = np.asarray(human_normalized(env_id, returns), float)
-        results["human_normalized"] = normalized.tolist()
-        results["human_normalized_mean"] = float(normalized.mean())
-        results["human_normalized_median"] = float(np.median(normalized))
-    return results
-
-
 def write_gif(path: pathlib.Path, frames: list[np.ndarray], fps: float = 15.0) -> None:
     """Frames [H, W, C] uint8 (C = 1 or 3) -> an animated GIF, upscaled 2x for viewing."""
     import imageio.v2 as imageio
@@ -174,14 +154,13 @@ def write_gif(path: pathlib.Path, frames: list[np.ndarray], fps: float = 15.0) -
 
 def run_evaluation(run_dir: pathlib.Path, step: int, config, seed: int, video: bool) -> dict:
     """Play the games; returns the JSON-ready results (nothing written)."""
-    import envs
     from muzero.agent import load_params
-    from muzero.evaluation import evaluate_two_player
-    from muzero.host_actor import evaluate_host
+    from muzero.evaluation import evaluate
     from muzero.training import build
 
     c = build(config)
-    params = load_params(run_dir, step, config)
+    frames: list | None = [] if (c.host and video) else None
+    details = evaluate(c, load_params(run_dir, step, config), seed, frames)["details"]
     results: dict[str, Any] = {
         "run_dir": str(run_dir),
         "step": step,
@@ -191,23 +170,8 @@ def run_evaluation(run_dir: pathlib.Path, step: int, config, seed: int, video: b
         "time": datetime.datetime.now().isoformat(timespec="seconds"),
     }
     if c.spec.two_player:
-        results["games_per_seat"] = config.eval.num_games
-        results["opponents"] = evaluate_two_player(
-            c.env, c.eval_search, params, c.opponents, config.eval.num_games, seed
-        )
-        return results
-    frames: list | None = [] if (c.host and video) else None
-    if c.host:
-        returns = evaluate_host(
-            config, c.spec, c.eval_step, params, config.eval.num_games, seed, frames
-        )
-    else:
-        import jax
-
-        returns = np.asarray(c.eval_episodes(params, jax.random.key(seed)))
-    results.update(single_player_results(config.env.id, returns, envs.is_host_env(config.env.id)))
-    results["frames"] = frames
-    return results
+        return results | {"games_per_seat": config.eval.num_games, "opponents": details}
+    return results | details | {"frames": frames}
 
 
 def write_results(run_dir: pathlib.Path, results: dict[str, Any]) -> list[pathlib.Path]:

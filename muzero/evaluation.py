@@ -145,3 +145,51 @@ def evaluate_two_player(
                 outcomes = -play_match(env, opponent, agent, num_games, match_seed)
             results[f"{name}/{seat}"] = summarize_outcomes(outcomes)
     return results
+
+
+def return_statistics(env_id: str, returns: np.ndarray) -> dict[str, Any]:
+    """Mean, median and per-episode returns; Atari adds human-normalized scores."""
+    import envs
+
+    details: dict[str, Any] = {
+        "episodes": int(returns.size),
+        "mean_return": float(returns.mean()),
+        "median_return": float(np.median(returns)),
+        "std_return": float(returns.std()),
+        "min_return": float(returns.min()),
+        "max_return": float(returns.max()),
+        "returns": returns.tolist(),
+    }
+    if envs.is_host_env(env_id):
+        from muzero.atari_scores import human_normalized
+
+        normalized = np.asarray(human_normalized(env_id, returns), float)
+        details["human_normalized"] = normalized.tolist()
+        details["human_normalized_mean"] = float(normalized.mean())
+        details["human_normalized_median"] = float(np.median(normalized))
+    return details
+
+
+def evaluate(c, params: Params, seed: int, frames: list | None = None) -> dict[str, Any]:
+    """Greedy evaluation of a run's `training.Components` with its eval config: flat
+    `eval/...` metrics for the log and the detailed results. A `frames` list receives the
+    first episode's observations (host environments)."""
+    from muzero.host_actor import evaluate_host
+
+    cfg = c.config
+    if c.spec.two_player:
+        details = evaluate_two_player(
+            c.env, c.eval_search, params, c.opponents, cfg.eval.num_games, seed
+        )
+        flat = {f"eval/{k}/win_rate": v["win_rate"] for k, v in details.items()}
+        flat.update({f"eval/{k}/loss_rate": v["loss_rate"] for k, v in details.items()})
+        return {"metrics": flat, "details": details}
+    if c.host:
+        returns = evaluate_host(cfg, c.spec, c.eval_step, params, cfg.eval.num_games, seed, frames)
+    else:
+        returns = np.asarray(c.eval_episodes(params, jax.random.key(seed)))
+    details = return_statistics(cfg.env.id, returns)
+    metrics = {"eval/mean_return": details["mean_return"]}
+    if "human_normalized_mean" in details:
+        metrics["eval/human_normalized_mean"] = details["human_normalized_mean"]
+    return {"metrics": metrics, "details": details}

@@ -26,9 +26,9 @@ from muzero import checkpointing, memory
 from muzero import replay as replay_lib
 from muzero.actor import init_actor, make_act_fn
 from muzero.config import Config, from_dict, to_dict
-from muzero.evaluation import evaluate_two_player, make_single_player_eval
+from muzero.evaluation import evaluate, make_single_player_eval
 from muzero.history import stacked_dtype, stacked_shape
-from muzero.host_actor import HostActor, evaluate_host, make_policy_step, mark_interrupted
+from muzero.host_actor import HostActor, make_policy_step, mark_interrupted
 from muzero.learner import init_train_state, make_learn_fn, make_optimizer, make_update_fn
 from muzero.loggers import MetricsLogger
 from muzero.networks import make_model
@@ -188,31 +188,6 @@ def load_run_config(run_dir: pathlib.Path) -> Config:
         raise checkpointing.CheckpointError(f"{path} is unreadable: {error}") from error
 
 
-def evaluate(c: Components, params, seed: int) -> dict[str, Any]:
-    """Greedy evaluation; returns flat `eval/...` metrics and the detailed results."""
-    cfg = c.config
-    if c.spec.two_player:
-        details = evaluate_two_player(
-            c.env, c.eval_search, params, c.opponents, cfg.eval.num_games, seed
-        )
-        flat = {f"eval/{k}/win_rate": v["win_rate"] for k, v in details.items()}
-        flat.update({f"eval/{k}/loss_rate": v["loss_rate"] for k, v in details.items()})
-        return {"metrics": flat, "details": details}
-    if c.host:
-        returns = evaluate_host(cfg, c.spec, c.eval_step, params, cfg.eval.num_games, seed)
-    else:
-        returns = np.asarray(c.eval_episodes(params, jax.random.key(seed)))
-    details = {
-        "episodes": int(returns.size),
-        "mean_return": float(returns.mean()),
-        "std_return": float(returns.std()),
-        "min_return": float(returns.min()),
-        "max_return": float(returns.max()),
-        "returns": returns.tolist(),
-    }
-    return {"metrics": {"eval/mean_return": details["mean_return"]}, "details": details}
-
-
 def _should_stop(cfg: Config, counters: dict, elapsed: float) -> bool:
     r = cfg.run
     return (
@@ -281,6 +256,9 @@ def run(
             },
         )
 
+    if start_step is None and cfg.run.snapshot_interval_s > 0:
+        # The untrained network too: the first point of an Elo-over-training curve.
+        checkpointing.save_snapshot(run_dir, 0, train_state.params)
     progress = ProgressDisplay(
         cfg,
         enabled=cfg.run.progress,
