@@ -138,32 +138,41 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def play_all(run_dir, config, steps, anchors, args) -> list[MatchResult]:
-    """Every scheduled pairing, from both seats, with a progress bar."""
+def play_pairs(env, players: dict, pairs: list[tuple[str, str]], games: int, seed: int):
+    """Each pairing played from both seats, `games` games each, with a progress bar."""
     from rich.progress import Progress
 
-    from muzero.agent import load_params
-    from muzero.evaluation import play_match, search_player
-    from muzero.opponents import make_opponent
-    from muzero.training import build
+    from muzero.evaluation import play_match
 
-    c = build(config)
-    players = {
-        f"iter {s}": search_player(c.eval_search, load_params(run_dir, s, config)) for s in steps
-    }
-    players |= {name: make_opponent(name, config.env.id) for name in anchors}
-    pairs = schedule([f"iter {s}" for s in steps], anchors, args.neighbours)
     results = []
     with Progress() as progress:
         task = progress.add_task("Elo games", total=2 * len(pairs))
         for a, b in pairs:
             for first, second in ((a, b), (b, a)):
-                seed = args.seed + 7919 * len(results)
-                outcomes = play_match(c.env, players[first], players[second], args.games, seed)
+                match_seed = seed + 7919 * len(results)
+                outcomes = play_match(env, players[first], players[second], games, match_seed)
                 counts = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
                 results.append(MatchResult(first, second, *counts))
                 progress.advance(task)
     return results
+
+
+def play_all(run_dir, config, steps, anchors, args) -> list[MatchResult]:
+    """The checkpoints of `steps` and the anchors, paired by `schedule`."""
+    from muzero.agent import load_params
+    from muzero.evaluation import search_player
+    from muzero.opponents import make_opponent
+    from muzero.training import build
+
+    c = build(config)
+    names = [f"iter {s}" for s in steps]
+    players = {
+        name: search_player(c.eval_search, load_params(run_dir, s, config))
+        for name, s in zip(names, steps, strict=True)
+    }
+    players |= {name: make_opponent(name, config.env.id) for name in anchors}
+    pairs = schedule(names, anchors, args.neighbours)
+    return play_pairs(c.env, players, pairs, args.games, args.seed)
 
 
 def plot_elo(path: pathlib.Path, table: list[dict[str, Any]], title: str) -> None:

@@ -116,3 +116,44 @@ def make_mcts_player(env_id: str, num_simulations: int) -> Player:
         return np.asarray(search(state, key), np.int32)
 
     return player
+
+
+def make_true_model_search(env_id: str, model, config, spec, *, num_simulations: int | None = None):
+    """search(params, states [B], key) -> SearchOutput: the agent's own networks and search
+    settings, but every edge of the tree is a real pgx step and every node is valued from its
+    true observation (AlphaZero-style; MuZero's "ground truth simulator", Schrittwieser et al.
+    2020, Figure 3A). Used to measure what the learned dynamics cost against the true rules."""
+    from muzero.search import make_tree_policy, tree_discount
+    from muzero.value_transforms import logits_to_scalar
+
+    game = pgx.make(env_id)
+    value_support = config.network.value_support.build()
+    discount = tree_discount(config, spec)
+    policy = make_tree_policy(config, evaluation=True, num_simulations=num_simulations)
+
+    def predict(params, states):
+        prior_logits, value_logits = model.predict(
+            params, model.represent(params, states.observation)
+        )
+        return prior_logits, logits_to_scalar(value_logits, value_support)
+
+    def recurrent_fn(params, key, action, state):
+        batch = action.shape[0]
+        mover = state.current_player
+        next_state = jax.vmap(game.step)(state, action, jax.random.split(key, batch))
+        ended = next_state.terminated | next_state.truncated
+        prior_logits, value = predict(params, next_state)
+        output = mctx.RecurrentFnOutput(
+            reward=next_state.rewards[jnp.arange(batch), mover],
+            discount=jnp.where(ended, 0.0, discount),
+            prior_logits=prior_logits,
+            value=jnp.where(ended, 0.0, value),
+        )
+        return output, next_state
+
+    def search(params, states, key: PRNGKey):
+        prior_logits, value = predict(params, states)
+        root = mctx.RootFnOutput(prior_logits=prior_logits, value=value, embedding=states)
+        return policy(params, key, root, recurrent_fn, states.legal_action_mask)
+
+    return search

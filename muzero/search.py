@@ -52,12 +52,10 @@ def make_search_fn(
     `evaluation` removes root noise (no Dirichlet noise, Gumbel scale 0), as in the papers'
     evaluations; self-play keeps it for exploration.
     """
-    sc = config.search
     value_support = config.network.value_support.build()
     reward_support = config.network.reward_support.build()
     discount = tree_discount(config, spec)
-    simulations = num_simulations or sc.num_simulations
-    max_depth = sc.max_depth or None
+    policy = make_tree_policy(config, evaluation=evaluation, num_simulations=num_simulations)
 
     def recurrent_fn(params, key, action, latent):
         del key
@@ -80,6 +78,22 @@ def make_search_fn(
             value=logits_to_scalar(value_logits, value_support),
             embedding=latent,
         )
+        return policy(params, key, root, recurrent_fn, legal_mask)
+
+    return search
+
+
+def make_tree_policy(
+    config: Config, *, evaluation: bool = False, num_simulations: int | None = None
+):
+    """policy(params, key, root, recurrent_fn, legal_mask [B, A]) -> SearchOutput: the
+    configured mctx search (Gumbel MuZero or MuZero pUCT) over any recurrent function, the
+    learned model's or a true simulator's."""
+    sc = config.search
+    simulations = num_simulations or sc.num_simulations
+    max_depth = sc.max_depth or None
+
+    def policy(params, key: PRNGKey, root, recurrent_fn, legal_mask: Array) -> SearchOutput:
         invalid = ~legal_mask
         if sc.algorithm == "gumbel":
             out = mctx.gumbel_muzero_policy(
@@ -115,7 +129,7 @@ def make_search_fn(
             root_value=summary.value,
         )
 
-    return search
+    return policy
 
 
 def most_visited(visit_counts: Array, legal_mask: Array, policy: Array | None = None) -> Array:

@@ -1,0 +1,193 @@
+"""What every experiment shares: its results folder, its report, training runs and matches.
+
+An experiment writes `experiments/results/<YYYYmmdd-HHMM>-<name>/` with `data/*.csv`,
+`figures/*.png` and `report.md` (DESIGN.md section 7). Scripts run at a CPU scale by default,
+at the paper's scale with `--paper-scale`, and in seconds with `--tiny` (the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import pathlib
+import subprocess
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "experiments" / "results"
+
+
+def parser(name: str, description: str) -> argparse.ArgumentParser:
+    """The flags every experiment has."""
+    p = argparse.ArgumentParser(prog=f"python experiments/{name}.py", description=description)
+    p.add_argument("--tiny", action="store_true", help="a seconds-long run (tests use it)")
+    p.add_argument(
+        "--paper-scale", action="store_true", help="the paper's scale (hours; wants a GPU)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=RESULTS,
+        help="folder that receives the <time>-<name> results folder",
+    )
+    return p
+
+
+def results_folder(out: pathlib.Path, name: str) -> pathlib.Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
+    folder = pathlib.Path(out) / f"{stamp}-{name}"
+    suffix = 1
+    while folder.exists():
+        folder = pathlib.Path(out) / f"{stamp}-{name}-{suffix}"
+        suffix += 1
+    (folder / "data").mkdir(parents=True)
+    (folder / "figures").mkdir()
+    return folder
+
+
+def commit() -> str:
+    """The checkout's commit, with -dirty when it has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + ("-dirty" if dirty else "")
+
+
+def command_line() -> str:
+    return " ".join(["python", *sys.argv]) if sys.argv and sys.argv[0] else "python"
+
+
+def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
+    import csv
+
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_report(folder: pathlib.Path, title: str, sections: Iterable[tuple[str, str]]) -> None:
+    """report.md: the title, what was run, then the experiment's own sections."""
+    lines = [
+        f"# {title}",
+        "",
+        f"- command: `{command_line()}`",
+        f"- commit: `{commit()}`",
+        f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}",
+        "- machine: " + machine(),
+        "",
+    ]
+    for heading, body in sections:
+        lines += [f"## {heading}", "", body.strip(), ""]
+    (folder / "report.md").write_text("\n".join(lines))
+
+
+def machine() -> str:
+    import os
+
+    import jax
+
+    device = jax.devices()[0]
+    return f"{os.cpu_count()} CPU cores, JAX {jax.__version__} on {device.platform} ({device})"
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    columns = columns or list(rows[0])
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [f"{row[c]:.3g}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def train(preset: str, overrides: dict[str, dict[str, Any]], runs_dir: pathlib.Path):
+    """Train a preset with per-section field overrides; returns the run directory."""
+    from configs import get_preset
+    from muzero.training import check_config, run
+
+    config = get_preset(preset)
+    sections = {"run": {"runs_dir": str(runs_dir), "progress": False}}
+    for section, fields in overrides.items():
+        sections[section] = {**sections.get(section, {}), **fields}
+    for section, fields in sections.items():
+        config = config.replace(
+            **{section: dataclasses.replace(getattr(config, section), **fields)}
+        )
+    check_config(config)
+    return run(config, evaluate_at_end=False)  # experiments evaluate in their own way
+
+
+def bootstrap_ci(
+    values: np.ndarray, statistic=np.mean, samples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of `statistic` over the first axis."""
+    values = np.asarray(values)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(values), size=(samples, len(values)))
+    stats = np.array([statistic(values[p]) for p in picks])
+    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
+
+
+def load_agent(run_dir: pathlib.Path, games: int):
+    """(run dir, step, config, Components, params) of a trained two-player run."""
+    from muzero import checkpointing
+    from muzero.agent import load_params
+    from muzero.training import build, load_run_config
+
+    run_dir, step = checkpointing.resolve(run_dir)
+    config = load_run_config(run_dir)
+    config = config.replace(eval=dataclasses.replace(config.eval, num_games=games, opponents=()))
+    c = build(config)
+    if not c.spec.two_player:
+        raise SystemExit(f"error: {config.env.id} is not a two-player game")
+    return run_dir, step, config, c, load_params(run_dir, step, config)
+
+
+def learned_model_player(c, config, params, simulations: int):
+    """The agent's own search (learned model) at `simulations` per move."""
+    import jax
+
+    from muzero.evaluation import search_player
+    from muzero.search import make_search_fn
+    from muzero.training import network_spec
+
+    search = make_search_fn(
+        c.model, config, network_spec(c.spec, config), evaluation=True,
+        num_simulations=simulations,
+    )  # fmt: skip
+    return search_player(jax.jit(search), params)
+
+
+def rate(env, players: dict, anchors: list[str], pairs: list[tuple[str, str]], games: int,
+         seed: int, folder: pathlib.Path) -> tuple[list[dict[str, Any]], list]:  # fmt: skip
+    """Play the anchors among themselves and `pairs`, fit Elo (random = 0), write
+    data/ratings.csv and data/matches.csv; returns the rating rows and the match results."""
+    from muzero.elo import fit_elo, play_pairs
+    from muzero.opponents import make_opponent
+
+    players = players | {a: make_opponent(a, env.spec.name) for a in anchors}
+    anchor_pairs = [(a, b) for k, a in enumerate(anchors) for b in anchors[k + 1 :]]
+    results = play_pairs(env, players, anchor_pairs + pairs, games, seed)
+    ratings = fit_elo(results, anchor="random")
+    rows = [
+        {"player": name, "elo": float(elo), "ci_low": float(low), "ci_high": float(high)}
+        for name, elo, (low, high) in zip(ratings.players, ratings.elo, ratings.ci95, strict=True)
+    ]
+    write_csv(folder / "data" / "ratings.csv", rows)
+    write_csv(folder / "data" / "matches.csv", [r._asdict() for r in results])
+    return rows, results
