@@ -3,7 +3,8 @@
     python -m muzero.gtp RUN_DIR --vs-gnugo --games 10 --level 1
 
 GNU Go runs as a subprocess (`gnugo --mode gtp --level L --boardsize N --komi 7.5
---chinese-rules --positional-superko`, so its rules match pgx's as closely as GNU Go allows);
+--chinese-rules --positional-superko --capture-all-dead`, so its rules and scoring match pgx's
+as closely as GNU Go allows);
 the MuZero side is a `muzero.gtp.GtpEngine` driven in-process. Colours alternate between
 games. A game ends at two passes, a resignation, pgx's 2 N^2-ply cap or `max_moves`, and is
 scored by pgx (its terminal reward, Tromp-Taylor area scoring with komi 7.5; at a move cap
@@ -94,6 +95,9 @@ def gnugo_argv(binary: str, level: int, size: int) -> list[str]:
         f"{PGX_KOMI:g}",
         "--chinese-rules",  # area scoring, as pgx counts
         "--positional-superko",  # pgx ends a game lost for a repeated position
+        # Tromp-Taylor counts every stone on the board as alive: GNU Go must capture dead
+        # stones before it passes, or it passes "won" positions that pgx scores as lost.
+        "--capture-all-dead",
     ]
 
 
