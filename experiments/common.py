@@ -117,8 +117,17 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str] | None = None)
 
 def train(preset: str, overrides: dict[str, dict[str, Any]], runs_dir: pathlib.Path):
     """Train a preset with per-section field overrides; returns the run directory."""
+    from muzero.training import run
+
+    config = configure(preset, overrides, runs_dir)
+    return run(config, evaluate_at_end=False)  # experiments evaluate in their own way
+
+
+def configure(preset: str, overrides: dict[str, dict[str, Any]], runs_dir: pathlib.Path):
+    """A preset's Config with per-section field overrides, its runs under `runs_dir`, checked
+    against the environment (ValueError names the field)."""
     from configs import get_preset
-    from muzero.training import check_config, run
+    from muzero.training import check_config
 
     config = get_preset(preset)
     sections = {"run": {"runs_dir": str(runs_dir), "progress": False}}
@@ -129,7 +138,15 @@ def train(preset: str, overrides: dict[str, dict[str, Any]], runs_dir: pathlib.P
             **{section: dataclasses.replace(getattr(config, section), **fields)}
         )
     check_config(config)
-    return run(config, evaluate_at_end=False)  # experiments evaluate in their own way
+    return config
+
+
+def read_metrics(run_dir: pathlib.Path) -> list[dict[str, Any]]:
+    """The rows of a run's metrics.jsonl, in order."""
+    import json
+
+    lines = (pathlib.Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def bootstrap_ci(
@@ -191,3 +208,34 @@ def rate(env, players: dict, anchors: list[str], pairs: list[tuple[str, str]], g
     write_csv(folder / "data" / "ratings.csv", rows)
     write_csv(folder / "data" / "matches.csv", [r._asdict() for r in results])
     return rows, results
+
+
+def train_evaluated(
+    preset: str,
+    overrides: dict[str, dict[str, Any]],
+    runs_dir: pathlib.Path,
+    keep_checkpoints: bool = True,
+) -> pathlib.Path:
+    """Like `train`, but the run also evaluates itself at the end (a last `eval/...` row in
+    metrics.jsonl at its final env step). Without keep_checkpoints the run's checkpoints and
+    snapshots are deleted afterwards (learning-curve experiments need only the metrics)."""
+    import shutil
+
+    from muzero.training import run
+
+    run_dir = run(configure(preset, overrides, runs_dir), evaluate_at_end=True)
+    if not keep_checkpoints:
+        for name in ("checkpoints", "snapshots"):
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+    return run_dir
+
+
+def seed_band(curves: list[tuple[np.ndarray, np.ndarray]], points: int = 50) -> dict[str, Any]:
+    """Curves of several seeds, each (x ascending [N], y [N]), linearly interpolated onto one
+    grid over the x range every seed covers (no extrapolation): x, mean, low and high (min and
+    max over seeds) [points]."""
+    start = max(float(x[0]) for x, _ in curves)
+    stop = min(float(x[-1]) for x, _ in curves)
+    grid = np.linspace(start, stop, points) if stop > start else np.array([stop])
+    ys = np.stack([np.interp(grid, x, y) for x, y in curves])  # [seeds, points]
+    return {"x": grid, "mean": ys.mean(0), "low": ys.min(0), "high": ys.max(0)}
