@@ -17,7 +17,14 @@ GYMNAX = [
     "Seaquest-MinAtar",
 ]
 # sparrow_mahjong has three players: refused with a clear error (test below).
-PGX = [name for name in pgx.available_envs() if name != "sparrow_mahjong"]
+# The slowest games to compile (5-20 s each) run with `make test-slow`; every other pgx game,
+# the presets' among them, runs in the default suite.
+SLOW_PGX = {"shogi", "animal_shogi", "chess", "gardner_chess", "backgammon", "minatar-seaquest"}
+PGX = [
+    pytest.param(name, marks=pytest.mark.slow) if name in SLOW_PGX else name
+    for name in pgx.available_envs()
+    if name != "sparrow_mahjong"
+]
 
 
 @pytest.mark.parametrize("env_id", PGX)

@@ -1,0 +1,35 @@
+"""Every experiment script runs end to end in its tiny mode, so none of them rots.
+
+The board-game experiments reuse the session's smoke run (`--run`) instead of training and
+run in the default suite; the three that train their own runs are marked slow."""
+
+import importlib
+
+import pandas as pd
+import pytest
+
+
+def check_folder(folder, figures=1):
+    report = (folder / "report.md").read_text()
+    for heading in ("## Setup", "## Result", "## Published", "## Established", "## Unknown"):
+        assert heading in report
+    assert "- commit: `" in report and "- command: `" in report
+    csvs = sorted((folder / "data").glob("*.csv"))
+    assert csvs and all(len(pd.read_csv(path)) > 0 for path in csvs)
+    assert len(sorted((folder / "figures").glob("*.png"))) >= figures
+
+
+@pytest.mark.parametrize("name", ["search_scaling", "learned_vs_true_model"])
+def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
+    module = importlib.import_module(f"experiments.{name}")
+    folder = module.main(["--tiny", "--run", str(smoke_run[0]), "--out", str(tmp_path)])
+    check_folder(folder)
+    ratings = pd.read_csv(folder / "data" / "ratings.csv")
+    assert (ratings.loc[ratings.player == "random", "elo"] == 0).all()
+
+
+@pytest.mark.parametrize("name", ["gumbel_few_simulations", "simulations_in_training", "atari100k"])
+def test_training_experiment_tiny(name, tmp_path):
+    module = importlib.import_module(f"experiments.{name}")
+    folder = module.main(["--tiny", "--out", str(tmp_path)])
+    check_folder(folder)
