@@ -39,6 +39,21 @@ def parser(name: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
+def add_training_flags(p: argparse.ArgumentParser, default_eval: str) -> None:
+    """The flags of the experiments that train many runs and compare their curves."""
+    p.add_argument("--seeds", type=int, help="seeds per setting: --seed and up")
+    p.add_argument(
+        "--eval-simulations",
+        type=int,
+        help=f"simulations per move when evaluating every agent ({default_eval}; 0 = the "
+        "agent's training budget)",
+    )
+    p.add_argument(
+        "--from-runs", type=pathlib.Path, help="analyse the runs under this folder, train none"
+    )
+    p.add_argument("--keep-checkpoints", action="store_true", help="keep the runs' checkpoints")
+
+
 def results_folder(out: pathlib.Path, name: str) -> pathlib.Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
     folder = pathlib.Path(out) / f"{stamp}-{name}"

@@ -89,17 +89,7 @@ def overrides(s: dict, algorithm: str, simulations: int, seed: int, eval_sims: i
 
 def main(argv: list[str] | None = None) -> pathlib.Path:
     p = common.parser(NAME, __doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, help="seeds per (algorithm, budget): --seed and up")
-    p.add_argument(
-        "--eval-simulations",
-        type=int,
-        help="simulations per move when evaluating every agent (default 16, tiny 4; 0 = the "
-        "agent's training budget)",
-    )
-    p.add_argument(
-        "--from-runs", type=pathlib.Path, help="analyse the runs under this folder, train none"
-    )
-    p.add_argument("--keep-checkpoints", action="store_true", help="keep the runs' checkpoints")
+    common.add_training_flags(p, "default 16, tiny 4")
     args = p.parse_args(argv)
     s = settings(args)
     seeds = list(range(args.seed, args.seed + (args.seeds or s["seeds"])))

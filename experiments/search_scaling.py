@@ -152,17 +152,15 @@ def plot(path: pathlib.Path, rows: list[dict], config, step: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from muzero.elo import draw_fixed_players
+
     agent = [r for r in rows if r["simulations"] is not None]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     x = [r["simulations"] for r in agent]
     y = [r["elo"] for r in agent]
     err = [[r["elo"] - r["ci_low"] for r in agent], [r["ci_high"] - r["elo"] for r in agent]]
     ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label="MuZero (learned model)")
-    for r in rows:
-        if r["simulations"] is None:
-            ax.axhline(r["elo"], linestyle="--", linewidth=0.8, color="grey")
-            ax.annotate(r["player"], (0.01, r["elo"]), xycoords=("axes fraction", "data"),
-                        fontsize=8, color="grey", va="bottom")  # fmt: skip
+    draw_fixed_players(ax, [r for r in rows if r["simulations"] is None])
     ax.axvline(config.search.num_simulations, color="tab:orange", linewidth=0.8,
                label="training simulations")  # fmt: skip
     ax.set_xscale("log", base=2)

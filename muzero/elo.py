@@ -175,6 +175,14 @@ def play_all(run_dir, config, steps, anchors, args) -> list[MatchResult]:
     return play_pairs(c.env, players, pairs, args.games, args.seed)
 
 
+def draw_fixed_players(ax, rows: list[dict[str, Any]]) -> None:
+    """Dashed horizontal lines at the Elo of the fixed opponents, labelled at the left."""
+    for r in rows:
+        ax.axhline(r["elo"], linestyle="--", linewidth=0.8, color="grey")
+        ax.annotate(r["player"], (0.01, r["elo"]), xycoords=("axes fraction", "data"),
+                    fontsize=8, color="grey", va="bottom")  # fmt: skip
+
+
 def plot_elo(path: pathlib.Path, table: list[dict[str, Any]], title: str) -> None:
     import matplotlib
 
@@ -187,11 +195,7 @@ def plot_elo(path: pathlib.Path, table: list[dict[str, Any]], title: str) -> Non
     y = [r["elo"] for r in rows]
     err = [[r["elo"] - r["ci_low"] for r in rows], [r["ci_high"] - r["elo"] for r in rows]]
     ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label="agent (95% CI)")
-    for r in table:
-        if r["env_steps"] is None:
-            ax.axhline(r["elo"], linestyle="--", linewidth=0.8, color="grey")
-            ax.annotate(r["player"], (0, r["elo"]), xycoords=("axes fraction", "data"),
-                        fontsize=8, color="grey", va="bottom")  # fmt: skip
+    draw_fixed_players(ax, [r for r in table if r["env_steps"] is None])
     ax.set_xlabel("environment steps")
     ax.set_ylabel("Elo (random = 0)")
     ax.set_title(title)
