@@ -84,12 +84,6 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
 
     agent = [r for r in rows if r["simulations"] is not None]
     trained_at = config.search.num_simulations
-    monotone = all(b["elo"] >= a["elo"] - 1e-9 for a, b in zip(agent, agent[1:], strict=False))
-    above = [r for r in agent if r["simulations"] > trained_at]
-    at_train = next((r for r in agent if r["simulations"] == trained_at), None)
-    gain = (
-        max(r["elo"] for r in above) - at_train["elo"] if above and at_train is not None else None
-    )
     common.write_report(
         folder,
         "Search scaling at evaluation",
@@ -110,7 +104,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 "(figures/elo_vs_simulations.png)",
             ),  # fmt: skip
             ("Published", PUBLISHED),
-            ("Established", verdict(agent, monotone, gain, trained_at)),
+            ("Established", verdict(agent, trained_at)),
             (
                 "Unknown",
                 "One agent, one seed, one small board game; whether the gain keeps "
@@ -124,26 +118,50 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     return folder
 
 
-def verdict(agent: list[dict], monotone: bool, gain: float | None, trained_at: int) -> str:
+def verdict(agent: list[dict], trained_at: int) -> str:
+    """What the ratings show, judged with their 95% intervals (not point estimates)."""
+
+    def above(a: dict, b: dict) -> bool:  # a clearly stronger than b
+        return a["ci_low"] > b["ci_high"]
+
     first, last = agent[0], agent[-1]
+    best = max(agent, key=lambda r: r["elo"])
+    train = next((r for r in agent if r["simulations"] == trained_at), None)
     text = (
-        f"Elo went from {first['elo']:.0f} at {first['simulations']} simulation(s) to "
-        f"{last['elo']:.0f} at {last['simulations']}; "
-        + (
-            "it never fell from one budget to the next. "
-            if monotone
-            else "it was not monotone across budgets (see the table; neighbouring budgets may be "
-            "within each other's intervals). "
-        )  # fmt: skip
+        f"Elo {first['elo']:.0f} [{first['ci_low']:.0f}, {first['ci_high']:.0f}] at "
+        f"{first['simulations']} simulation(s), {last['elo']:.0f} [{last['ci_low']:.0f}, "
+        f"{last['ci_high']:.0f}] at {last['simulations']}; the best budget is "
+        f"{best['simulations']} ({best['elo']:.0f}). "
     )
-    if gain is not None:
+    rising = above(last, first) or above(best, first)
+    worse = [r for r in agent if r["simulations"] > trained_at and train and above(train, r)]
+    gains = [r for r in agent if r["simulations"] > trained_at and train and above(r, train)]
+    if rising and not worse:
+        text += "More search made the agent clearly stronger, as in the paper"
         text += (
-            f"Beyond the training budget ({trained_at}) the best budget gained {gain:.0f} Elo "
-            "over the training budget, " + ("so the learned model keeps paying for more search "
-            "past what it was trained with, as in the paper." if gain > 0 else "so in this run "
-            "more search than in training did not help: the shape was not reproduced there.")
-        )  # fmt: skip
-    return text
+            f", including beyond its training budget ({trained_at}). "
+            if gains
+            else f", though no budget beyond training ({trained_at}) was clearly stronger. "
+        )
+        return text + "The published shape is reproduced in direction, at this small scale."
+    text += "The published shape is not reproduced here: "
+    if not rising:
+        text += "no budget is clearly stronger than a single simulation (the intervals overlap)"
+        drop = min(agent, key=lambda r: r["elo"])
+        if train is not None and drop["simulations"] > trained_at and drop["elo"] < train["elo"]:
+            text += (
+                f"; the lowest rating is at {drop['simulations']} simulations "
+                f"({drop['elo']:.0f}, against {train['elo']:.0f} at the training budget "
+                f"{trained_at})"
+            )
+    if worse:
+        budgets = ", ".join(str(r["simulations"]) for r in worse)
+        text += ("; " if not rising else "") + (
+            f"at {budgets} simulations the agent is clearly weaker than at its training "
+            f"budget ({trained_at}), so searching much deeper than in training hurts this "
+            "agent, whose learned model has not been trained to stay accurate that far"
+        )
+    return text + "."
 
 
 def plot(path: pathlib.Path, rows: list[dict], config, step: int) -> None:
