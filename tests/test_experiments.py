@@ -1,7 +1,7 @@
 """Every experiment script runs end to end in its tiny mode, so none of them rots.
 
-The board-game experiments reuse the session's smoke run (`--run`) instead of training and
-run in the default suite; the three that train their own runs are marked slow."""
+The board-game experiments reuse the session's smoke run (`--run`) instead of training; the
+other three train two tiny runs each (40-60 s, mostly compiling, on 2 cores)."""
 
 import importlib
 
