@@ -7,6 +7,7 @@ from `muzero.opponents` on the host, one ply at a time, for each seat.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -81,6 +82,13 @@ def search_player(search_jit, params: Params) -> Player:
     return player
 
 
+@functools.cache
+def _batched(reset, step):
+    """jit(vmap(...)) of an environment's functions, made once per environment so that
+    repeated matches (Elo, evaluations during training) reuse the compiled code."""
+    return jax.jit(jax.vmap(reset)), jax.jit(jax.vmap(step))
+
+
 def play_match(env: Env, first: Player, second: Player, num_games: int, seed: int) -> np.ndarray:
     """Outcomes [N] for `first` (+1 win, 0 draw, -1 loss); `first` makes every game's first move.
 
@@ -88,8 +96,7 @@ def play_match(env: Env, first: Player, second: Player, num_games: int, seed: in
     running game. pgx draws which player id moves first, so seats are read off `to_play`.
     """
     rng = np.random.default_rng(seed)
-    reset = jax.jit(jax.vmap(env.reset))
-    step = jax.jit(jax.vmap(env.step))
+    reset, step = _batched(env.reset, env.step)
     key = jax.random.key(seed)
     key, k_reset = jax.random.split(key)
     state, ts = reset(jax.random.split(k_reset, num_games))
