@@ -169,13 +169,12 @@ def plot(path: pathlib.Path, rows: list[dict], budgets: list[int], config, step:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from muzero.elo import draw_ratings
+
     by_name = {r["player"]: r for r in rows}
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for kind, label in (("learned", "learned model (MuZero)"), ("true", "true simulator")):
-        series = [by_name[f"{kind}-{n}"] for n in budgets]
-        err = [[r["elo"] - r["ci_low"] for r in series], [r["ci_high"] - r["elo"] for r in series]]
-        ax.errorbar(budgets, [r["elo"] for r in series], yerr=err, marker="o", capsize=3,
-                    label=label)  # fmt: skip
+        draw_ratings(ax, budgets, [by_name[f"{kind}-{n}"] for n in budgets], label)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("simulations per move")
     ax.set_ylabel("Elo (random = 0)")

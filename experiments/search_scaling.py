@@ -170,14 +170,11 @@ def plot(path: pathlib.Path, rows: list[dict], config, step: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from muzero.elo import draw_fixed_players
+    from muzero.elo import draw_fixed_players, draw_ratings
 
     agent = [r for r in rows if r["simulations"] is not None]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    x = [r["simulations"] for r in agent]
-    y = [r["elo"] for r in agent]
-    err = [[r["elo"] - r["ci_low"] for r in agent], [r["ci_high"] - r["elo"] for r in agent]]
-    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label="MuZero (learned model)")
+    draw_ratings(ax, [r["simulations"] for r in agent], agent, "MuZero (learned model)")
     draw_fixed_players(ax, [r for r in rows if r["simulations"] is None])
     ax.axvline(config.search.num_simulations, color="tab:orange", linewidth=0.8,
                label="training simulations")  # fmt: skip

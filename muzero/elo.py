@@ -175,6 +175,12 @@ def play_all(run_dir, config, steps, anchors, args) -> list[MatchResult]:
     return play_pairs(c.env, players, pairs, args.games, args.seed)
 
 
+def draw_ratings(ax, x: list, rows: list[dict[str, Any]], label: str) -> None:
+    """One player's (or one series') Elo against `x`, with its 95% intervals as error bars."""
+    err = [[r["elo"] - r["ci_low"] for r in rows], [r["ci_high"] - r["elo"] for r in rows]]
+    ax.errorbar(x, [r["elo"] for r in rows], yerr=err, marker="o", capsize=3, label=label)
+
+
 def draw_fixed_players(ax, rows: list[dict[str, Any]]) -> None:
     """Dashed horizontal lines at the Elo of the fixed opponents, labelled at the left."""
     for r in rows:
@@ -191,10 +197,7 @@ def plot_elo(path: pathlib.Path, table: list[dict[str, Any]], title: str) -> Non
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     rows = [r for r in table if r["env_steps"] is not None]
-    x = [r["env_steps"] for r in rows]
-    y = [r["elo"] for r in rows]
-    err = [[r["elo"] - r["ci_low"] for r in rows], [r["ci_high"] - r["elo"] for r in rows]]
-    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label="agent (95% CI)")
+    draw_ratings(ax, [r["env_steps"] for r in rows], rows, "agent (95% CI)")
     draw_fixed_players(ax, [r for r in table if r["env_steps"] is None])
     ax.set_xlabel("environment steps")
     ax.set_ylabel("Elo (random = 0)")
