@@ -393,11 +393,9 @@ def unknown(s: dict) -> str:
 
 
 def plot(path: pathlib.Path, games, scores: np.ndarray, aggregates: list[dict], mode: str):
-    import matplotlib
+    from muzero.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     by = {a["metric"]: a for a in aggregates}
     percent = 100 * scores
     x = np.arange(len(games))
@@ -421,9 +419,7 @@ def plot(path: pathlib.Path, games, scores: np.ndarray, aggregates: list[dict], 
     ax.set_ylabel("human-normalized score (%)")
     ax.set_title(f"Atari 100k ({mode}): human-normalized score per game")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

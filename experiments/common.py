@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from muzero.plots import pyplot, save_figure  # noqa: F401  (re-exported for the scripts)
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results"
 
@@ -254,3 +256,93 @@ def seed_band(curves: list[tuple[np.ndarray, np.ndarray]], points: int = 50) -> 
     grid = np.linspace(start, stop, points) if stop > start else np.array([stop])
     ys = np.stack([np.interp(grid, x, y) for x, y in curves])  # [seeds, points]
     return {"x": grid, "mean": ys.mean(0), "low": ys.min(0), "high": ys.max(0)}
+
+
+def learning_runs(args, folder: pathlib.Path, trainings: Iterable, read_run) -> list[dict]:
+    """The runs of a learning-curve experiment, each read with `read_run`: trained now, one
+    per (preset, overrides) of `trainings`, into `folder`/runs, or found under `--from-runs`
+    (then nothing trains). Runs without evaluation points are dropped; none left is an error."""
+    if args.from_runs:
+        run_dirs = sorted(d.parent for d in args.from_runs.glob("**/config.json"))
+    else:
+        run_dirs = [
+            train_evaluated(preset, o, folder / "runs", keep_checkpoints=args.keep_checkpoints)
+            for preset, o in trainings
+        ]
+    runs = [r for r in map(read_run, run_dirs) if r["points"]]
+    if not runs:
+        raise SystemExit("error: no run with evaluation rows")
+    return runs
+
+
+def run_fields(run_dir: pathlib.Path) -> dict[str, Any]:
+    """What a learning-curve experiment knows of a run from its config: the run dir, config,
+    search algorithm, simulations in training and at evaluation, and seed."""
+    from muzero.training import load_run_config
+
+    config = load_run_config(run_dir)
+    return {
+        "run_dir": run_dir,
+        "config": config,
+        "algorithm": config.search.algorithm,
+        "simulations": config.search.num_simulations,
+        "eval_simulations": config.eval_simulations,
+        "seed": config.run.seed,
+    }
+
+
+def eval_points(rows: list[dict[str, Any]], values) -> list[dict[str, Any]]:
+    """A run's evaluation points, sorted by env steps: env_steps, elapsed_s and the fields
+    `values(row)` returns for a metrics row (None: not an evaluation row, skipped)."""
+    points = []
+    for row in rows:
+        fields = values(row)
+        if fields is not None:
+            points.append(
+                {"env_steps": float(row["env_steps"]), "elapsed_s": float(row["elapsed_s"])}
+                | fields
+            )
+    return sorted(points, key=lambda q: q["env_steps"])
+
+
+def curve(points: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(env steps, points' `key`) with one point per distinct env-step count (the last wins:
+    the end-of-run evaluation can share the step of the last periodic one)."""
+    by_step = {q["env_steps"]: q[key] for q in points}
+    x = np.array(sorted(by_step))
+    return x, np.array([by_step[v] for v in x])
+
+
+def seed_bands(runs: list[dict[str, Any]], cell, key: str) -> dict[Any, dict[str, Any]]:
+    """`seed_band` of the runs of each cell (`cell(run)`, e.g. the simulation budget) on the
+    points' `key`, with the cell's seed count; cells in sorted order."""
+    bands = {}
+    for c in sorted({cell(r) for r in runs}):
+        members = [r for r in runs if cell(r) == c]
+        band = seed_band([curve(r["points"], key) for r in members])
+        bands[c] = band | {"seeds": len(members)}
+    return bands
+
+
+def write_curves(folder: pathlib.Path, runs: list[dict], bands: dict, cell: tuple[str, ...]):
+    """data/curves.csv (every evaluation point of every run, with its cell fields and seed)
+    and data/curves_mean.csv (each cell's seed band); `cell` names the fields of the bands'
+    keys, e.g. ("algorithm", "simulations")."""
+    write_csv(folder / "data" / "curves.csv", [
+        {k: r[k] for k in (*cell, "seed")} | point for r in runs for point in r["points"]
+    ])  # fmt: skip
+    rows = []
+    for key, b in bands.items():
+        fields = dict(zip(cell, key if isinstance(key, tuple) else (key,), strict=True))
+        for x, m, lo, hi in zip(b["x"], b["mean"], b["low"], b["high"], strict=True):
+            rows.append(fields | {"env_steps": float(x), "mean": float(m), "low": float(lo),
+                                  "high": float(hi), "seeds": b["seeds"]})  # fmt: skip
+    write_csv(folder / "data" / "curves_mean.csv", rows)
+
+
+def finish_elo_axes(ax, xlabel: str, title: str) -> None:
+    """Axes of Elo against simulations per move (log 2), as both Elo experiments draw them."""
+    from muzero.elo import label_elo_axes
+
+    ax.set_xscale("log", base=2)
+    label_elo_axes(ax, xlabel, title)

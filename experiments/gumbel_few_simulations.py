@@ -96,37 +96,16 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     eval_sims = s["eval_simulations"] if args.eval_simulations is None else args.eval_simulations
     folder = common.results_folder(args.out, NAME)
 
-    if args.from_runs:
-        run_dirs = sorted(d.parent for d in args.from_runs.glob("**/config.json"))
-    else:
-        run_dirs = []
-        for seed in seeds:  # seed outermost: an interrupted experiment has whole comparisons
-            for n in s["simulations"]:
-                for algorithm in ALGORITHMS:
-                    o = overrides(s, algorithm, n, seed, eval_sims)
-                    run_dirs.append(
-                        common.train_evaluated(
-                            s["preset"], o, folder / "runs", keep_checkpoints=args.keep_checkpoints
-                        )
-                    )
-    runs = [read_run(d) for d in run_dirs]
-    runs = [r for r in runs if r["points"]]
-    if not runs:
-        raise SystemExit("error: no run with evaluation rows")
+    trainings = (  # seed outermost: an interrupted experiment has whole comparisons
+        (s["preset"], overrides(s, algorithm, n, seed, eval_sims))
+        for seed in seeds
+        for n in s["simulations"]
+        for algorithm in ALGORITHMS
+    )
+    runs = common.learning_runs(args, folder, trainings, read_run)
 
-    points = [
-        {k: r[k] for k in ("algorithm", "simulations", "seed")} | point
-        for r in runs
-        for point in r["points"]
-    ]
-    common.write_csv(folder / "data" / "curves.csv", points)
-    bands = curve_bands(runs)
-    common.write_csv(folder / "data" / "curves_mean.csv", [
-        {"algorithm": a, "simulations": n, "env_steps": float(x), "mean": float(m),
-         "low": float(lo), "high": float(hi), "seeds": b["seeds"]}
-        for (a, n), b in bands.items()
-        for x, m, lo, hi in zip(b["x"], b["mean"], b["low"], b["high"], strict=True)
-    ])  # fmt: skip
+    bands = common.seed_bands(runs, cell_of, "not_lost")
+    common.write_curves(folder, runs, bands, ("algorithm", "simulations"))
     horizon = min(r["points"][-1]["env_steps"] for r in runs)
     per_run = [run_row(r, horizon) for r in runs]
     common.write_csv(folder / "data" / "runs.csv", per_run)
@@ -197,52 +176,29 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
 
 
 def read_run(run_dir: pathlib.Path) -> dict:
-    """A run's config and its evaluation points (env steps, elapsed, loss rates, score)."""
-    from muzero.training import load_run_config
+    """A run's fields and its evaluation points (env steps, elapsed, loss rates, score)."""
 
-    config = load_run_config(run_dir)
-    points = []
-    for row in common.read_metrics(run_dir):
+    def values(row: dict) -> dict | None:
         first, second = (row.get(f"eval/minimax/{seat}/loss_rate") for seat in ("first", "second"))
         if first is None or second is None:
-            continue
-        points.append({
-            "env_steps": float(row["env_steps"]),
-            "elapsed_s": float(row["elapsed_s"]),
+            return None
+        return {
             "loss_rate_first": float(first),
             "loss_rate_second": float(second),
             "not_lost": 1.0 - (float(first) + float(second)) / 2,
-        })  # fmt: skip
-    points.sort(key=lambda q: q["env_steps"])
-    return {
-        "run_dir": run_dir,
-        "config": config,
-        "algorithm": config.search.algorithm,
-        "simulations": config.search.num_simulations,
-        "eval_simulations": config.eval_simulations,
-        "seed": config.run.seed,
-        "points": points,
+        }
+
+    return common.run_fields(run_dir) | {
+        "points": common.eval_points(common.read_metrics(run_dir), values)
     }
 
 
-def curve(r: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(env steps, score) of a run, one point per distinct env-step count (the last wins)."""
-    by_step = {q["env_steps"]: q["not_lost"] for q in r["points"]}
-    x = np.array(sorted(by_step))
-    return x, np.array([by_step[v] for v in x])
-
-
-def curve_bands(runs: list[dict]) -> dict[tuple[str, int], dict]:
-    cells = sorted({(r["algorithm"], r["simulations"]) for r in runs})
-    bands = {}
-    for cell in cells:
-        members = [r for r in runs if (r["algorithm"], r["simulations"]) == cell]
-        bands[cell] = common.seed_band([curve(r) for r in members]) | {"seeds": len(members)}
-    return bands
+def cell_of(r: dict) -> tuple[str, int]:
+    return r["algorithm"], r["simulations"]
 
 
 def run_row(r: dict, horizon: float) -> dict:
-    x, y = curve(r)
+    x, y = common.curve(r["points"], "not_lost")
     return {
         "algorithm": r["algorithm"],
         "simulations": r["simulations"],
@@ -341,11 +297,7 @@ def verdict(summary: list[dict], per_run: list[dict]) -> str:
 
 
 def plot_curves(path: pathlib.Path, bands: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = common.pyplot()
     budgets = sorted({n for _, n in bands})
     width = max(6.5, 4.5 * len(budgets))
     fig, axes = plt.subplots(1, len(budgets), figsize=(width, 4), sharey=True, squeeze=False)
@@ -365,17 +317,11 @@ def plot_curves(path: pathlib.Path, bands: dict) -> None:
     axes[0][0].set_ylabel("1 - loss rate against minimax\n(mean of both seats)")
     axes[0][0].legend(loc="lower right", fontsize=8)
     fig.suptitle("Tic-tac-toe: mean over seeds, band = min to max")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def plot_final(path: pathlib.Path, per_run: list[dict], summary: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = common.pyplot()
     budgets = sorted({r["simulations"] for r in summary})
     fig, ax = plt.subplots(figsize=(6, 4))
     width = 0.38
@@ -394,9 +340,7 @@ def plot_final(path: pathlib.Path, per_run: list[dict], summary: list[dict]) -> 
     ax.set_ylim(0, 1.05)
     ax.set_title("Final score: bars = mean, dots = seeds")
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 if __name__ == "__main__":

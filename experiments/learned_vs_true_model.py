@@ -164,25 +164,16 @@ def verdict(head_to_head: list[dict], by_name: dict) -> str:
 
 
 def plot(path: pathlib.Path, rows: list[dict], budgets: list[int], config, step: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from muzero.elo import draw_ratings
 
     by_name = {r["player"]: r for r in rows}
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = common.pyplot().subplots(figsize=(7, 4.5))
     for kind, label in (("learned", "learned model (MuZero)"), ("true", "true simulator")):
         draw_ratings(ax, budgets, [by_name[f"{kind}-{n}"] for n in budgets], label)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("simulations per move")
-    ax.set_ylabel("Elo (random = 0)")
-    ax.set_title(f"{config.env.id}: learned vs true model (iteration {step})")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.finish_elo_axes(
+        ax, "simulations per move", f"{config.env.id}: learned vs true model (iteration {step})"
+    )
+    common.save_figure(fig, path)
 
 
 if __name__ == "__main__":

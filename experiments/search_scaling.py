@@ -165,27 +165,19 @@ def verdict(agent: list[dict], trained_at: int) -> str:
 
 
 def plot(path: pathlib.Path, rows: list[dict], config, step: int) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from muzero.elo import draw_fixed_players, draw_ratings
 
     agent = [r for r in rows if r["simulations"] is not None]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = common.pyplot().subplots(figsize=(7, 4.5))
     draw_ratings(ax, [r["simulations"] for r in agent], agent, "MuZero (learned model)")
     draw_fixed_players(ax, [r for r in rows if r["simulations"] is None])
     ax.axvline(config.search.num_simulations, color="tab:orange", linewidth=0.8,
                label="training simulations")  # fmt: skip
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("simulations per move at evaluation")
-    ax.set_ylabel("Elo (random = 0)")
-    ax.set_title(f"{config.env.id}: search scaling (iteration {step})")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.finish_elo_axes(
+        ax, "simulations per move at evaluation",
+        f"{config.env.id}: search scaling (iteration {step})",
+    )  # fmt: skip
+    common.save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -122,40 +122,16 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     eval_sims = s["eval_simulations"] if args.eval_simulations is None else args.eval_simulations
     folder = common.results_folder(args.out, NAME)
 
-    if args.from_runs:
-        run_dirs = sorted(d.parent for d in args.from_runs.glob("**/config.json"))
-    else:
-        run_dirs = [
-            common.train_evaluated(
-                "minatar_breakout",
-                overrides(s, n, seed, eval_sims),
-                folder / "runs",
-                keep_checkpoints=args.keep_checkpoints,
-            )
-            for seed in seeds
-            for n in s["simulations"]
-        ]
-    runs = [r for r in (read_run(d) for d in run_dirs) if r["points"]]
-    if not runs:
-        raise SystemExit("error: no run with evaluation rows")
+    trainings = (
+        ("minatar_breakout", overrides(s, n, seed, eval_sims))
+        for seed in seeds
+        for n in s["simulations"]
+    )
+    runs = common.learning_runs(args, folder, trainings, read_run)
 
-    points = [
-        {"simulations": r["simulations"], "seed": r["seed"]} | point
-        for r in runs
-        for point in r["points"]
-    ]
-    common.write_csv(folder / "data" / "curves.csv", points)
-    budgets = sorted({r["simulations"] for r in runs})
-    bands = {}
-    for n in budgets:
-        members = [r for r in runs if r["simulations"] == n]
-        bands[n] = common.seed_band([curve(r) for r in members]) | {"seeds": len(members)}
-    common.write_csv(folder / "data" / "curves_mean.csv", [
-        {"simulations": n, "env_steps": float(x), "mean": float(m), "low": float(lo),
-         "high": float(hi), "seeds": b["seeds"]}
-        for n, b in bands.items()
-        for x, m, lo, hi in zip(b["x"], b["mean"], b["low"], b["high"], strict=True)
-    ])  # fmt: skip
+    bands = common.seed_bands(runs, lambda r: r["simulations"], "eval_return")
+    budgets = list(bands)
+    common.write_curves(folder, runs, bands, ("simulations",))
     horizon = min(r["points"][-1]["env_steps"] for r in runs)
     per_run = [run_row(r, horizon) for r in runs]
     common.write_csv(folder / "data" / "runs.csv", per_run)
@@ -224,32 +200,18 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
 
 
 def read_run(run_dir: pathlib.Path) -> dict:
-    """A run's config, its evaluation points and its timing summary."""
-    from muzero.training import load_run_config
-
-    config = load_run_config(run_dir)
+    """A run's fields, its evaluation points and its timing summary."""
     rows = common.read_metrics(run_dir)
-    points = sorted(
-        (
-            {
-                "env_steps": float(row["env_steps"]),
-                "elapsed_s": float(row["elapsed_s"]),
-                "eval_return": float(row["eval/mean_return"]),
-            }
-            for row in rows
-            if "eval/mean_return" in row
+    points = common.eval_points(
+        rows,
+        lambda row: (
+            {"eval_return": float(row["eval/mean_return"])} if "eval/mean_return" in row else None
         ),
-        key=lambda q: q["env_steps"],
     )
     rates = [row["actor/env_steps_per_s"] for row in rows if "actor/env_steps_per_s" in row]
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    return {
-        "run_dir": run_dir,
-        "config": config,
-        "simulations": config.search.num_simulations,
-        "eval_simulations": config.eval_simulations,
-        "seed": config.run.seed,
+    return common.run_fields(run_dir) | {
         "points": points,
         "env_steps_per_s": float(np.median(rates)) if rates else float("nan"),
         "act_s": float(summary.get("act_s", float("nan"))),
@@ -258,10 +220,7 @@ def read_run(run_dir: pathlib.Path) -> dict:
 
 
 def curve(r: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(env steps, eval return) of a run, one point per distinct env-step count."""
-    by_step = {q["env_steps"]: q["eval_return"] for q in r["points"]}
-    x = np.array(sorted(by_step))
-    return x, np.array([by_step[v] for v in x])
+    return common.curve(r["points"], "eval_return")
 
 
 def area(x: np.ndarray, y: np.ndarray, horizon: float) -> float:
@@ -398,11 +357,7 @@ def verdict(summary: list[dict]) -> str:
 
 
 def plot(path: pathlib.Path, bands: dict, runs: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = common.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(bands)))
     for (n, b), color in zip(sorted(bands.items()), colors, strict=True):
@@ -423,9 +378,7 @@ def plot(path: pathlib.Path, bands: dict, runs: list[dict]) -> None:
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -28,11 +28,9 @@ from muzero.types import Params
 
 def plot(rows: list[dict[str, float]], title: str, path: pathlib.Path) -> None:
     """Per-step errors with 95% bands, one panel per quantity."""
-    import matplotlib
+    from muzero.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     panels = (
         ("reward MAE", ("reward_mae",)),
         ("value MAE", ("value_mae_target", "value_mae_search")),
@@ -56,9 +54,7 @@ def plot(rows: list[dict[str, float]], title: str, path: pathlib.Path) -> None:
         if len(names) > 1:
             ax.legend(fontsize=7)
     fig.suptitle(f"{title}  (bands: 95% interval of the mean)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def print_table(rows: list[dict[str, float]], title: str) -> None:

@@ -190,22 +190,22 @@ def draw_fixed_players(ax, rows: list[dict[str, Any]]) -> None:
 
 
 def plot_elo(path: pathlib.Path, table: list[dict[str, Any]], title: str) -> None:
-    import matplotlib
+    from muzero.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
     rows = [r for r in table if r["env_steps"] is not None]
     draw_ratings(ax, [r["env_steps"] for r in rows], rows, "agent (95% CI)")
     draw_fixed_players(ax, [r for r in table if r["env_steps"] is None])
-    ax.set_xlabel("environment steps")
+    label_elo_axes(ax, "environment steps", title)
+    save_figure(fig, path)
+
+
+def label_elo_axes(ax, xlabel: str, title: str) -> None:
+    """Axis labels, title and legend of an Elo plot (ratings relative to random = 0)."""
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("Elo (random = 0)")
     ax.set_title(title)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,13 +13,26 @@ PANELS = (
 )
 
 
-def plot_run(run_dir: pathlib.Path) -> pathlib.Path | None:
-    """Plot the run's metrics against wall time; returns the PNG path (None if no rows)."""
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display on CI or a GPU host)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(fig, path: pathlib.Path, dpi: int = 120) -> None:
+    """Lay out, write and close a figure (closed, so long runs do not pile up figures)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+
+
+def plot_run(run_dir: pathlib.Path) -> pathlib.Path | None:
+    """Plot the run's metrics against wall time; returns the PNG path (None if no rows)."""
+    plt = pyplot()
     run_dir = pathlib.Path(run_dir)
     path = run_dir / "metrics.jsonl"
     if not path.exists():
@@ -55,8 +68,6 @@ def plot_run(run_dir: pathlib.Path) -> pathlib.Path | None:
         if key == "eval":
             ax.legend(fontsize=7)
     fig.suptitle(run_dir.as_posix())
-    fig.tight_layout()
     out = run_dir / "curves.png"
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out, dpi=110)
     return out
