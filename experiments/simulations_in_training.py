@@ -2,12 +2,12 @@
 
 The same MinAtar Breakout agent (preset `minatar_breakout`, Gumbel search) trains with 2, 4,
 8 and 16 simulations per move for the same number of environment steps (so the same number of
-updates); every 90 s of training and at the end it plays 100 greedy episodes, every agent
+updates); every 60 s of training and at the end it plays 100 greedy episodes, every agent
 with the same 16-simulation search. Curves: mean evaluation return against env steps, one per
 budget; one seed by default (`--seeds N` for more).
 
-    python experiments/simulations_in_training.py                # 4 runs, 7.4M steps (~90 min)
-    python experiments/simulations_in_training.py --seeds 3      # 12 runs (~4 h 30 min)
+    python experiments/simulations_in_training.py                # 4 runs, 3.3M steps (~1 h)
+    python experiments/simulations_in_training.py --seeds 3      # 12 runs (~3 h)
     python experiments/simulations_in_training.py --from-runs experiments/results/<dir>/runs
     python experiments/simulations_in_training.py --paper-scale  # 5 seeds, 6 budgets, 10.2M
 """
@@ -70,17 +70,18 @@ def settings(args) -> dict:
             "eval_simulations": 50,
             "overrides": fixed_steps(2_500) | {"eval": {"interval_s": 120.0}},
         }
-    # 1,800 acting calls of 4,096 steps (7.37M, 72% of the preset's full run) for each of
-    # the four budgets. Measured on 2 quiet CPU cores (2026-11-22, steady rate after
-    # compilation): about 7,000 env steps/s at 2 simulations, 5,000 at 16, and 6,200 over the
-    # preset's full run at 8 (learning, the same 32 updates per call for every budget, takes
-    # 0.51 s of the 0.66 s of a call there). So about 1,050 + 1,100 + 1,190 + 1,470 s of
-    # training, plus compilation and about 15 evaluations per run: about 90 minutes.
+    # 800 acting calls of 4,096 steps (3.28M, 32% of the preset's full run) for each of the
+    # four budgets. Learning (the same 32 updates per call for every budget) dominates: in a
+    # run at 2 simulations on 2 quiet CPU cores (2026-11-22) it took 92% of the time, at about
+    # 4,850 env steps/s once replay was full. A 1,800-call default was projected from that run
+    # at about 2.5 hours for the four budgets, over the 2-hour mark; 800 calls keep the
+    # experiment near an hour and still cover the 2-simulation agent's rise from a return of
+    # 1 to about 5.5 (its evaluations at 0.4M and 2.7M env steps).
     return {
         "simulations": [2, 4, 8, 16],
         "seeds": 1,
         "eval_simulations": 16,
-        "overrides": fixed_steps(1_800) | {"eval": {"interval_s": 90.0}},
+        "overrides": fixed_steps(800) | {"eval": {"interval_s": 60.0}},
     }
 
 
