@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from muzero.plots import pyplot, save_figure  # noqa: F401  (re-exported for the scripts)
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results"
 
@@ -338,11 +336,3 @@ def write_curves(folder: pathlib.Path, runs: list[dict], bands: dict, cell: tupl
             rows.append(fields | {"env_steps": float(x), "mean": float(m), "low": float(lo),
                                   "high": float(hi), "seeds": b["seeds"]})  # fmt: skip
     write_csv(folder / "data" / "curves_mean.csv", rows)
-
-
-def finish_elo_axes(ax, xlabel: str, title: str) -> None:
-    """Axes of Elo against simulations per move (log 2), as both Elo experiments draw them."""
-    from muzero.elo import label_elo_axes
-
-    ax.set_xscale("log", base=2)
-    label_elo_axes(ax, xlabel, title)

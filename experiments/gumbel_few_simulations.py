@@ -22,6 +22,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from experiments import common  # noqa: E402
+from muzero.plots import pyplot, save_figure  # noqa: E402
 
 NAME = "gumbel_few_simulations"
 ALGORITHMS = ("muzero", "gumbel")
@@ -219,7 +220,7 @@ def summarize(per_run: list[dict]) -> list[dict]:
     rows = []
     for a, n in sorted({(r["algorithm"], r["simulations"]) for r in per_run},
                        key=lambda c: (c[1], ALGORITHMS.index(c[0]))):  # fmt: skip
-        cell = [r for r in per_run if (r["algorithm"], r["simulations"]) == (a, n)]
+        cell = [r for r in per_run if cell_of(r) == (a, n)]
         final = np.array([r["final"] for r in cell])
         horizon = np.array([r["at_horizon"] for r in cell])
         rows.append({
@@ -301,7 +302,7 @@ def verdict(summary: list[dict], per_run: list[dict]) -> str:
 
 
 def plot_curves(path: pathlib.Path, bands: dict) -> None:
-    plt = common.pyplot()
+    plt = pyplot()
     budgets = sorted({n for _, n in bands})
     width = max(6.5, 4.5 * len(budgets))
     fig, axes = plt.subplots(1, len(budgets), figsize=(width, 4), sharey=True, squeeze=False)
@@ -321,11 +322,11 @@ def plot_curves(path: pathlib.Path, bands: dict) -> None:
     axes[0][0].set_ylabel("1 - loss rate against minimax\n(mean of both seats)")
     axes[0][0].legend(loc="lower right", fontsize=8)
     fig.suptitle("Tic-tac-toe: mean over seeds, band = min to max")
-    common.save_figure(fig, path)
+    save_figure(fig, path)
 
 
 def plot_final(path: pathlib.Path, per_run: list[dict], summary: list[dict]) -> None:
-    plt = common.pyplot()
+    plt = pyplot()
     budgets = sorted({r["simulations"] for r in summary})
     fig, ax = plt.subplots(figsize=(6, 4))
     width = 0.38
@@ -344,7 +345,7 @@ def plot_final(path: pathlib.Path, per_run: list[dict], summary: list[dict]) -> 
     ax.set_ylim(0, 1.05)
     ax.set_title("Final score: bars = mean, dots = seeds")
     ax.legend(loc="lower right", fontsize=8)
-    common.save_figure(fig, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from experiments import common  # noqa: E402
+from muzero.plots import pyplot, save_figure  # noqa: E402
 
 NAME = "learned_vs_true_model"
 PUBLISHED = (
@@ -164,16 +165,17 @@ def verdict(head_to_head: list[dict], by_name: dict) -> str:
 
 
 def plot(path: pathlib.Path, rows: list[dict], budgets: list[int], config, step: int) -> None:
-    from muzero.elo import draw_ratings
+    from muzero.elo import draw_ratings, label_elo_axes
 
     by_name = {r["player"]: r for r in rows}
-    fig, ax = common.pyplot().subplots(figsize=(7, 4.5))
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
     for kind, label in (("learned", "learned model (MuZero)"), ("true", "true simulator")):
         draw_ratings(ax, budgets, [by_name[f"{kind}-{n}"] for n in budgets], label)
-    common.finish_elo_axes(
+    ax.set_xscale("log", base=2)
+    label_elo_axes(
         ax, "simulations per move", f"{config.env.id}: learned vs true model (iteration {step})"
     )
-    common.save_figure(fig, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

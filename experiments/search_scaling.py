@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from experiments import common  # noqa: E402
+from muzero.plots import pyplot, save_figure  # noqa: E402
 
 NAME = "search_scaling"
 PUBLISHED = (
@@ -165,19 +166,20 @@ def verdict(agent: list[dict], trained_at: int) -> str:
 
 
 def plot(path: pathlib.Path, rows: list[dict], config, step: int) -> None:
-    from muzero.elo import draw_fixed_players, draw_ratings
+    from muzero.elo import draw_fixed_players, draw_ratings, label_elo_axes
 
     agent = [r for r in rows if r["simulations"] is not None]
-    fig, ax = common.pyplot().subplots(figsize=(7, 4.5))
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
     draw_ratings(ax, [r["simulations"] for r in agent], agent, "MuZero (learned model)")
     draw_fixed_players(ax, [r for r in rows if r["simulations"] is None])
     ax.axvline(config.search.num_simulations, color="tab:orange", linewidth=0.8,
                label="training simulations")  # fmt: skip
-    common.finish_elo_axes(
+    ax.set_xscale("log", base=2)
+    label_elo_axes(
         ax, "simulations per move at evaluation",
         f"{config.env.id}: search scaling (iteration {step})",
     )  # fmt: skip
-    common.save_figure(fig, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from experiments import common  # noqa: E402
+from muzero.plots import pyplot, save_figure  # noqa: E402
 
 NAME = "simulations_in_training"
 NUM_ACTIONS = 3  # Breakout-MinAtar: no-op, left, right
@@ -358,7 +359,7 @@ def verdict(summary: list[dict]) -> str:
 
 
 def plot(path: pathlib.Path, bands: dict, runs: list[dict]) -> None:
-    plt = common.pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(bands)))
     for (n, b), color in zip(sorted(bands.items()), colors, strict=True):
@@ -379,7 +380,7 @@ def plot(path: pathlib.Path, bands: dict, runs: list[dict]) -> None:
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    common.save_figure(fig, path)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
