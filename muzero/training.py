@@ -1,10 +1,10 @@
 """`run(config)`: the one place that orchestrates act, store, sample, update, log, checkpoint,
 evaluate.
 
-Each iteration is three jitted calls with static shapes, compiled once:
+Each iteration is a few jitted calls with static shapes, compiled once:
   act   (search + env step scanned over T steps of E environments, on the device)
   add   (append the [T, E] chunk to the replay ring)
-  learn (U updates scanned: sample, loss, optimizer step, priority write-back)
+  learn (U jitted updates: sample, loss, optimizer step, priority write-back)
 Metrics stay on the device until a log interval.
 """
 
@@ -105,9 +105,7 @@ def build(config: Config) -> Components:
         search=search,
         act=None if env is None else jax.jit(make_act_fn(env, search, config)),
         add=jax.jit(_own(replay_lib.add), donate_argnums=0),
-        learn=jax.jit(
-            make_learn_fn(update, config.learner.updates_per_iteration), donate_argnums=(0, 1)
-        ),
+        learn=make_learn_fn(update, config.learner.updates_per_iteration),
         eval_search=jax.jit(eval_search),
         eval_episodes=jax.jit(
             make_single_player_eval(env, eval_search, config.eval.num_games, config)
