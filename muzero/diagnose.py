@@ -5,6 +5,10 @@ from every position along the actions really taken and compares its reward, valu
 with what really happened, per unroll step; `muzero.model_errors` holds the computations and
 says what is compared and which steps count.
 
+For the two-player board games (tic-tac-toe, connect four) it also tests tactics, whether the
+model knows when a move wins or must block (`muzero.tactics`), in a second table and under
+"tactics" in the JSON.
+
 Outputs go to `<run dir>/diagnose/diagnose-<step>.{csv,png,json}` and a table is printed.
 """
 
@@ -26,8 +30,13 @@ from muzero.search import tree_discount
 from muzero.types import Params
 
 
-def plot(rows: list[dict[str, float]], title: str, path: pathlib.Path) -> None:
-    """Per-step errors with 95% bands, one panel per quantity."""
+def plot(
+    rows: list[dict[str, float]],
+    title: str,
+    path: pathlib.Path,
+    tactics: dict[str, Any] | None = None,
+) -> None:
+    """Per-step errors with 95% bands, one panel per quantity; a board game's tactics last."""
     from muzero.plots import pyplot, save_figure
 
     plt = pyplot()
@@ -38,9 +47,13 @@ def plot(rows: list[dict[str, float]], title: str, path: pathlib.Path) -> None:
         ("top-1 agreement with real action", ("top1_agreement",)),
     )
     labels = {"value_mae_target": "vs n-step target z", "value_mae_search": "vs search value"}
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    with_tactics = tactics is not None and "skipped" not in tactics
+    columns = len(panels) + with_tactics
+    fig, axes = plt.subplots(1, columns, figsize=(4.2 * columns, 3.4), squeeze=False)
+    if with_tactics:
+        tactics_panel(axes[0, -1], tactics)
     steps = np.array([r["k"] for r in rows])
-    for ax, (heading, names) in zip(axes[0], panels, strict=True):
+    for ax, (heading, names) in zip(axes[0, : len(panels)], panels, strict=True):
         for name in names:
             mean = np.array([r[name] for r in rows], np.float64)
             half = np.nan_to_num(np.array([r[f"{name}_ci95"] for r in rows], np.float64))
@@ -55,6 +68,35 @@ def plot(rows: list[dict[str, float]], title: str, path: pathlib.Path) -> None:
             ax.legend(fontsize=7)
     fig.suptitle(f"{title}  (bands: 95% interval of the mean)", fontsize=9)
     save_figure(fig, path, dpi=110)
+
+
+def tactics_panel(ax: Any, report: dict[str, Any]) -> None:
+    """Grouped bars, one group per kind of position: quantities a perfect model scores 1 on
+    (for a forced block the winning reward is the opponent's reply after a non-block), and
+    the chance level of a uniform prior."""
+    from muzero.tactics import KINDS
+
+    bars = (  # (label, immediate-win key, forced-block key)
+        ("prior on move", "move_prior", "move_prior"),
+        ("chance", "chance", "chance"),
+        ("search plays it", "search_plays", "search_plays"),
+        ("winning reward > 0.5", "move_reward_above_half", "threat_reward_above_half"),
+    )
+    width = 0.8 / len(bars)
+    for i, (label, *keys) in enumerate(bars):
+        heights = [report[kind].get(key) for kind, key in zip(KINDS, keys, strict=True)]
+        heights = [np.nan if h is None else h for h in heights]
+        offset = (i - (len(bars) - 1) / 2) * width
+        color = "0.6" if label == "chance" else None
+        ax.bar(np.arange(len(KINDS)) + offset, heights, width, label=label, color=color)
+    ax.set_xticks(np.arange(len(KINDS)))
+    ax.set_xticklabels(
+        [f"{k.replace('_', ' ')}\n({report[k]['positions']} positions)" for k in KINDS]
+    )
+    ax.set_ylim(0.0, 1.05)
+    ax.set_title("tactics (perfect: 1; chance shown)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
 
 
 def print_table(rows: list[dict[str, float]], title: str) -> None:
@@ -73,6 +115,37 @@ def print_table(rows: list[dict[str, float]], title: str) -> None:
     Console().print(table)
 
 
+def print_tactics(report: dict[str, Any]) -> None:
+    """One row per quantity, one column per kind of position; '-' where one does not apply."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from muzero.tactics import KINDS, ROWS
+
+    if "skipped" in report:
+        print(f"tactics: {report['skipped']}")
+        return
+    table = Table(
+        title=f"tactics: positions from {report['games']} games of {report['source']}",
+        caption="means over the positions; values for the player to move, rewards the mover's",
+    )
+    table.add_column("quantity")
+    for kind in KINDS:
+        table.add_column(kind.replace("_", " "), justify="right")
+    for key, label in ROWS:
+        cells = [report[kind].get(key) for kind in KINDS]
+        table.add_row(label, *map(_cell, cells))
+    Console().print(table)
+
+
+def _cell(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3f}".replace("-0.000", "0.000")
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m muzero.diagnose",
@@ -80,7 +153,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
             "Roll a run's learned model K steps from the positions of fresh greedy episodes "
             "along the actions really played, and compare its reward, value and policy "
             "predictions with what really happened, per unroll step. Prints a table and "
-            "writes <run dir>/diagnose/diagnose-<step>.{csv,png,json}. JAX environments only."
+            "writes <run dir>/diagnose/diagnose-<step>.{csv,png,json}. For tic-tac-toe and "
+            "connect four it also tests whether the model knows when a move wins or must "
+            "block. JAX environments only."
         ),
     )
     parser.add_argument("run_dir", help="a run directory (or one of its checkpoint folders)")
@@ -111,8 +186,25 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=1000,
         help="episodes are cut (treated as truncated) after this many moves (default 1000)",
     )
+    parser.add_argument(
+        "--tactics-games",
+        type=int,
+        default=256,
+        help="board games: random games played to find tactical positions (default 256)",
+    )
+    parser.add_argument(
+        "--tactics-positions",
+        type=int,
+        default=200,
+        help="board games: at most this many distinct positions of each kind (immediate win, "
+        "forced block); 0 skips the tactics (default 200)",
+    )
     args = parser.parse_args(argv)
-    for name in ("episodes", "unroll", "num_simulations", "max_steps"):
+    if args.tactics_positions < 0:
+        parser.exit(
+            2, f"error: --tactics-positions must be at least 0, got {args.tactics_positions}\n"
+        )
+    for name in ("episodes", "unroll", "num_simulations", "max_steps", "tactics_games"):
         value = getattr(args, name)
         if value is not None and value < 1:
             flag = "--" + name.replace("_", "-")
@@ -153,11 +245,17 @@ def diagnose(
     seed: int = 0,
     num_simulations: int | None = None,
     max_steps: int = 1000,
+    tactics_games: int = 256,
+    tactics_positions: int = 200,
 ) -> dict[str, Any]:
-    """Play, unroll, compare; write the CSV, PNG and JSON; returns the JSON summary."""
+    """Play, unroll, compare; write the CSV, PNG and JSON; returns the JSON summary.
+
+    `tactics_positions` caps each kind of tactical position (0: no tactics report).
+    """
     import envs
     from muzero.networks import make_model
     from muzero.search import make_search_fn
+    from muzero.tactics import tactics_report
     from muzero.training import network_spec
 
     k = unroll_steps or config.learner.unroll_steps
@@ -173,6 +271,11 @@ def diagnose(
     record = jax.tree.map(lambda x: x[:, : max(int(lengths.max()), 1)], record)
     errors = jax.jit(make_analysis(model, config, env.spec, k))(params, record)
     rows = summarize(errors)
+
+    tactics = None
+    if tactics_positions:  # board games only; others get a "skipped" line
+        kwargs = dict(games=tactics_games, cap=tactics_positions, seed=seed)
+        tactics = tactics_report(env, model, config, params, search, **kwargs)
 
     returns = np.where(record.valid, record.reward, 0.0).sum(axis=1)
     out_dir = pathlib.Path(run_dir) / "diagnose"
@@ -194,6 +297,7 @@ def diagnose(
         "episode_returns": returns.tolist() if not env.spec.two_player else None,
         "positions": int(lengths.sum()),
         "steps": [{key: _json_number(v) for key, v in row.items()} for row in rows],
+        "tactics": tactics,
         "files": {"csv": f"{stem}.csv", "png": f"{stem}.png"},
     }
     with open(f"{stem}.csv", "w", newline="") as handle:
@@ -205,9 +309,11 @@ def diagnose(
     )
     if not env.spec.two_player:
         title += f", mean return {returns.mean():.1f}"
-    plot(rows, f"{run_dir} | {title}", pathlib.Path(f"{stem}.png"))
+    plot(rows, f"{run_dir} | {title}", pathlib.Path(f"{stem}.png"), tactics)
     pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
     print_table(rows, title)
+    if tactics is not None:
+        print_tactics(tactics)
     print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
     return summary
 
@@ -242,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         num_simulations=args.num_simulations,
         max_steps=args.max_steps,
+        tactics_games=args.tactics_games,
+        tactics_positions=args.tactics_positions,
     )
 
 
