@@ -175,15 +175,19 @@ def bootstrap_ci(
     return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
 
 
-def load_agent(run_dir: pathlib.Path, games: int):
-    """(run dir, step, config, Components, params) of a trained two-player run."""
+def load_agent(run_dir: pathlib.Path, games: int | None):
+    """(run dir, step, config, Components, params) of a trained two-player run; `games` (if
+    given) becomes its eval.num_games."""
     from muzero import checkpointing
     from muzero.agent import load_params
     from muzero.training import build, load_run_config
 
     run_dir, step = checkpointing.resolve(run_dir)
     config = load_run_config(run_dir)
-    config = config.replace(eval=dataclasses.replace(config.eval, num_games=games, opponents=()))
+    num_games = games or config.eval.num_games
+    config = config.replace(
+        eval=dataclasses.replace(config.eval, num_games=num_games, opponents=())
+    )
     c = build(config)
     if not c.spec.two_player:
         raise SystemExit(f"error: {config.env.id} is not a two-player game")
@@ -205,24 +209,55 @@ def learned_model_player(c, config, params, simulations: int):
     return search_player(jax.jit(search), params)
 
 
-def rate(env, players: dict, anchors: list[str], pairs: list[tuple[str, str]], games: int,
-         seed: int, folder: pathlib.Path) -> tuple[list[dict[str, Any]], list]:  # fmt: skip
-    """Play the anchors among themselves and `pairs`, fit Elo (random = 0), write
-    data/ratings.csv and data/matches.csv; returns the rating rows and the match results."""
-    from muzero.elo import fit_elo, play_pairs
+def rate(
+    env,
+    players: dict,
+    anchors: list[str],
+    pairs: list[tuple[str, str]],
+    games: int | None,
+    seed: int,
+    folder: pathlib.Path,
+) -> tuple[list[dict[str, Any]], list]:
+    """Play the anchors among themselves and `pairs` from distinct openings in both seats
+    (`games` per pairing and seat, None: one per opening), fit Elo (random = 0) to the distinct
+    games, write data/ratings.csv (with each player's record), data/matches.csv (with distinct
+    and played counts) and data/games.csv (every game's moves); returns the rating rows and the
+    match results, tallied over distinct games."""
+    from muzero.elo import fit_elo, game_rows, match_row, play_pair_games, player_records, tally
     from muzero.opponents import make_opponent
 
     players = players | {a: make_opponent(a, env.spec.name) for a in anchors}
     anchor_pairs = [(a, b) for k, a in enumerate(anchors) for b in anchors[k + 1 :]]
-    results = play_pairs(env, players, anchor_pairs + pairs, games, seed)
+    played = play_pair_games(env, players, anchor_pairs + pairs, games, seed)
+    results = tally(played)
     ratings = fit_elo(results, anchor="random")
+    records = player_records(results)
     rows = [
         {"player": name, "elo": float(elo), "ci_low": float(low), "ci_high": float(high)}
+        | records[name]
         for name, elo, (low, high) in zip(ratings.players, ratings.elo, ratings.ci95, strict=True)
     ]
     write_csv(folder / "data" / "ratings.csv", rows)
-    write_csv(folder / "data" / "matches.csv", [r._asdict() for r in results])
+    write_csv(folder / "data" / "matches.csv", [match_row(r) for r in results])
+    write_csv(folder / "data" / "games.csv", game_rows(played))
     return rows, results
+
+
+def match_setup(env, games: int | None, results: list) -> str:
+    """The report's sentence on how a rating's games were started and counted."""
+    from muzero.openings import enumerate_openings, opening_plies
+
+    plies = opening_plies(env.spec.name)
+    openings = len(enumerate_openings(env, plies))
+    per_seat = "one game per opening" if games is None else f"{games} games"
+    distinct = sum(r.distinct for r in results)
+    played = sum(r.played for r in results)
+    return (
+        f"Every pairing plays {per_seat} in each seat, from the game's {openings} openings of "
+        f"{plies} move{'s' if plies > 1 else ''} (every sequence of legal first moves, dealt from "
+        "a seeded shuffle, the same openings in both seats); a replayed game (same players, seats "
+        f"and moves) counts once: {distinct} distinct games of {played} played enter the fit."
+    )
 
 
 def train_evaluated(

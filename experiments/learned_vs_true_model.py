@@ -36,7 +36,8 @@ def settings(args) -> dict:
         return {"preset": "connect_four", "train": {"run": {"time_budget_s": 4 * 3600.0}},
                 "simulations": [16, 64, 256, 800], "games": 100,
                 "anchors": ["random", "mcts-16", "mcts-64", "mcts-256"]}  # fmt: skip
-    return {"preset": "connect_four", "train": {}, "simulations": [4, 16, 64], "games": 20,
+    # games None: one per opening, the 49 two-ply openings of connect four.
+    return {"preset": "connect_four", "train": {}, "simulations": [4, 16, 64], "games": None,
             "anchors": ["random", "mcts-16", "mcts-64"]}  # fmt: skip
 
 
@@ -65,7 +66,9 @@ def true_model_player(c, config, params, simulations: int):
 def main(argv: list[str] | None = None) -> pathlib.Path:
     p = common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--run", type=pathlib.Path, help="a trained pgx run (else one is trained)")
-    p.add_argument("--games", type=int, help="games per pairing and seat")
+    p.add_argument(
+        "--games", type=int, help="games per pairing and seat (default: one per opening)"
+    )
     args = p.parse_args(argv)
     s = settings(args)
     games = args.games or s["games"]
@@ -86,17 +89,19 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     head_to_head = []
     for n in s["simulations"]:
         learned, true = f"learned-{n}", f"true-{n}"
-        wins = draws = losses = 0
-        for r in results:
+        wins = draws = losses = played = 0
+        for r in results:  # tallied over distinct games
             if {r.first, r.second} == {learned, true}:
                 w, lo = (r.wins, r.losses) if r.first == learned else (r.losses, r.wins)
                 wins, draws, losses = wins + w, draws + r.draws, losses + lo
+                played += r.played
         head_to_head.append({
             "simulations": n,
             "learned_elo": by_name[learned]["elo"],
             "true_elo": by_name[true]["elo"],
             "elo_gap_true_minus_learned": by_name[true]["elo"] - by_name[learned]["elo"],
             "learned_wins": wins, "draws": draws, "learned_losses": losses,
+            "distinct": wins + draws + losses, "played": played,
         })  # fmt: skip
     common.write_csv(folder / "data" / "head_to_head.csv", head_to_head)
     plot(folder / "figures" / "learned_vs_true.png", rows, s["simulations"], config, step)
@@ -112,8 +117,10 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 "inside the learned model; `true-N`: the same networks and search with pgx's true "
                 "simulator for the edges and the representation of the true observation at every "
                 f"node. Budgets N: {', '.join(map(str, s['simulations']))}. Fixed opponents: "
-                f"{', '.join(s['anchors'])}. {games} games per pairing and seat. Elo: one "
-                "Bradley-Terry fit of all games, random = 0, 95% intervals.",
+                f"{', '.join(s['anchors'])}. "
+                + common.match_setup(c.env, games, results)
+                + " Elo: one Bradley-Terry fit of the distinct games, random = 0, 95% "
+                "intervals.",
             ),  # fmt: skip
             (
                 "Result",
@@ -145,9 +152,9 @@ def verdict(head_to_head: list[dict], by_name: dict) -> str:
         separated += not overlap
         parts.append(
             f"at {n} simulations the true model is {h['elo_gap_true_minus_learned']:+.0f} Elo "
-            f"from the learned one (head to head: learned {h['learned_wins']} wins, "
-            f"{h['draws']} draws, {h['learned_losses']} losses; intervals "
-            + ("overlap)" if overlap else "do not overlap)")
+            f"from the learned one (head to head over {h['distinct']} distinct games: "
+            f"learned {h['learned_wins']} wins, {h['draws']} draws, {h['learned_losses']} "
+            "losses; intervals " + ("overlap)" if overlap else "do not overlap)")
         )
     text = "; ".join(parts)
     text = text[0].upper() + text[1:] + ". "

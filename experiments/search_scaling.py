@@ -52,7 +52,7 @@ def settings(args) -> dict:
         "train": {},
         "simulations": [1, 2, 4, 8, 16, 32, 64, 128, 256, 800],
         "anchors": ["random", "mcts-16", "mcts-64", "mcts-256"],
-        "games": 20,
+        "games": None,  # one per opening: the 49 two-ply openings of connect four
     }
 
 
@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     p.add_argument(
         "--run", type=pathlib.Path, help="a trained two-player run (else one is trained)"
     )
-    p.add_argument("--games", type=int, help="games per pairing and seat")
+    p.add_argument(
+        "--games", type=int, help="games per pairing and seat (default: one per opening)"
+    )
     args = p.parse_args(argv)
     s = settings(args)
     games = args.games or s["games"]
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     anchors = s["anchors"]
     pairs = [(level, anchor) for level in levels for anchor in anchors]
     pairs += list(zip(levels, levels[1:], strict=False))
-    rows, _ = common.rate(c.env, players, anchors, pairs, games, args.seed, folder)
+    rows, results = common.rate(c.env, players, anchors, pairs, games, args.seed, folder)
     for r in rows:
         r["simulations"] = int(r["player"].split("-")[1]) if r["player"] in levels else None
     rows.sort(key=lambda r: (r["simulations"] is not None, r["simulations"] or 0, r["elo"]))
@@ -95,9 +97,10 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 f"iteration {step}, trained with {trained_at} simulations per move "
                 f"({config.search.algorithm} search). Budgets: {', '.join(levels)}. Fixed "
                 f"opponents: {', '.join(anchors)} (mcts-N: N simulations on pgx's true rules, "
-                f"random playouts). {games} games per pairing and seat; every budget plays every "
-                "fixed opponent and the next budget. Elo: Bradley-Terry maximum a posteriori fit "
-                "of all games, random = 0, 95% intervals from the observed information.",
+                "random playouts). Every budget plays every fixed opponent and the next budget. "
+                + common.match_setup(c.env, games, results)
+                + " Elo: Bradley-Terry maximum a posteriori fit of the distinct games, random = "
+                "0, 95% intervals from the observed information.",
             ),  # fmt: skip
             (
                 "Result",

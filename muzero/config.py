@@ -297,8 +297,9 @@ class EvalConfig:
     num_games: int = 100
     """Episodes (single-player) or games per seat (two-player) per evaluation."""
     opponents: tuple[str, ...] = ("random",)
-    """Two-player opponents: random, minimax (tic_tac_toe), mcts / mcts-N (reference MCTS with
-    N simulations on pgx's rules), or module:function (see muzero.opponents)."""
+    """Two-player opponents: random, minimax (tic_tac_toe), perfect (tic_tac_toe, connect_four),
+    mcts / mcts-N (reference MCTS with N simulations on pgx's rules), or module:function (see
+    muzero.opponents)."""
     interval_s: float = 0.0
     """Seconds of training between evaluations; 0 = evaluate once at the end."""
     num_simulations: int = 0
@@ -309,11 +310,11 @@ class EvalConfig:
         _at_least(self, "eval", 0, "interval_s", "num_simulations")
         for name in self.opponents:
             _check(
-                name in ("random", "minimax")
+                name in ("random", "minimax", "perfect")
                 or re.fullmatch(r"mcts(-[1-9]\d*)?", name) is not None
                 or re.fullmatch(r"[\w.]+:\w+", name) is not None,
                 "eval.opponents",
-                "entries must be random, minimax, mcts, mcts-N or module:function",
+                "entries must be random, minimax, perfect, mcts, mcts-N or module:function",
                 name,
             )
 

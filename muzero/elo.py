@@ -1,8 +1,9 @@
 """Elo over training: `python -m muzero.elo RUN_DIR` (`make elo RUN=runs/...`).
 
 Checkpoints and parameter snapshots of one run play each other and fixed opponents (random,
-reference MCTS ladders, perfect play at tic-tac-toe); a Bradley-Terry model fitted to all the
-results gives Elo ratings with 95% intervals, anchored at random = 0, plotted against
+reference MCTS ladders, perfect play at tic-tac-toe), from distinct openings in both seats
+(`muzero.openings`); a Bradley-Terry model fitted to the distinct games (a replayed game
+counts once) gives Elo ratings with 95% intervals, anchored at random = 0, plotted against
 training steps. Elo: P(i beats j) = 1 / (1 + 10^((R_j - R_i) / 400)), a draw counting half a
 win (as in the AlphaZero and MuZero papers' Elo figures).
 """
@@ -28,11 +29,31 @@ PRIOR_SD = 1000.0  # a weak prior keeps unbeaten records finite; negligible othe
 
 
 class MatchResult(NamedTuple):
+    """The distinct games of `first` against `second` (see `tally`)."""
+
     first: str  # the player who moved first in these games
     second: str
-    wins: int  # for `first`
+    wins: int  # for `first`, over the distinct games
     draws: int
     losses: int
+    duplicates: int = 0  # replays of a game already counted, left out of wins/draws/losses
+
+    @property
+    def distinct(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def played(self) -> int:
+        return self.distinct + self.duplicates
+
+
+class Game(NamedTuple):
+    """One game, identified by who sat where and its moves: equal games are replays."""
+
+    first: str
+    second: str
+    moves: tuple[int, ...]  # in order, the opening included
+    outcome: int  # for `first`: +1 win, 0 draw, -1 loss
 
 
 class Ratings(NamedTuple):
@@ -46,12 +67,34 @@ def expected_score(elo_i: float | np.ndarray, elo_j: float | np.ndarray) -> np.n
     return 1.0 / (1.0 + 10.0 ** ((np.asarray(elo_j) - np.asarray(elo_i)) / 400.0))
 
 
+def tally(games: list[Game]) -> list[MatchResult]:
+    """One MatchResult per ordered pairing (in order of first appearance), each distinct game
+    counted once: deterministic players replay the same game, and N replays of one game are
+    one observation, not N (counting them would shrink the Elo intervals for nothing)."""
+    from muzero.openings import first_occurrences
+
+    keep = first_occurrences([(g.first, g.second, g.moves) for g in games])
+    counts: dict[tuple[str, str], list[int]] = {}
+    for game, counted in zip(games, keep, strict=True):
+        tallies = counts.setdefault((game.first, game.second), [0, 0, 0, 0])
+        tallies[(1 - game.outcome) if counted else 3] += 1  # wins, draws, losses, duplicates
+    return [MatchResult(first, second, *c) for (first, second), c in counts.items()]
+
+
+def match_row(result: MatchResult) -> dict[str, Any]:
+    """A MatchResult as a table row, with its distinct and played game counts."""
+    return {"first": result.first, "second": result.second, "wins": result.wins,
+            "draws": result.draws, "losses": result.losses, "distinct": result.distinct,
+            "played": result.played}  # fmt: skip
+
+
 def fit_elo(results: list[MatchResult], anchor: str, anchor_elo: float = 0.0) -> Ratings:
     """Maximum a posteriori Bradley-Terry ratings; the anchor's rating is fixed.
 
-    Score of a match = wins + draws / 2 of `games`; seats are pooled (the first-move advantage
-    is averaged out because every pairing is played from both seats). Intervals come from the
-    inverse of the observed information (the Hessian of the log-likelihood) at the optimum.
+    Score of a match = wins + draws / 2 of its distinct games (replays are not evidence);
+    seats are pooled (the first-move advantage is averaged out because every pairing is played
+    from both seats). Intervals come from the inverse of the observed information (the Hessian
+    of the log-likelihood) at the optimum.
     """
     players = sorted({r.first for r in results} | {r.second for r in results})
     if anchor not in players:
@@ -59,7 +102,7 @@ def fit_elo(results: list[MatchResult], anchor: str, anchor_elo: float = 0.0) ->
     index = {p: k for k, p in enumerate(players)}
     i = np.array([index[r.first] for r in results])
     j = np.array([index[r.second] for r in results])
-    games = np.array([r.wins + r.draws + r.losses for r in results], float)
+    games = np.array([r.distinct for r in results], float)
     score = np.array([r.wins + 0.5 * r.draws for r in results], float)
     free = np.array([p != anchor for p in players])
     theta = np.zeros(len(players))  # natural-log strengths; Elo = ELO_SCALE * theta
@@ -110,7 +153,7 @@ def schedule(checkpoints: list[str], anchors: list[str], neighbours: int) -> lis
 
 def default_anchors(env_id: str) -> list[str]:
     return ["random", "mcts-4", "mcts-16", "mcts-64"] + (
-        ["minimax"] if env_id == "tic_tac_toe" else []
+        ["minimax"] if env_id == "tic_tac_toe" else ["perfect"] if env_id == "connect_four" else []
     )
 
 
@@ -121,14 +164,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "fixed opponents; writes RUN_DIR/eval/elo-*.csv/.json/.png.",
     )
     parser.add_argument("run_dir", help="a run directory of a two-player game")
-    parser.add_argument("--games", type=int, default=20, help="games per pairing and seat")
+    parser.add_argument(
+        "--games",
+        type=int,
+        help="games per pairing and seat, from distinct openings (default: one per opening, 49 "
+        "at connect four, 9 at tic-tac-toe); replayed games count once",
+    )
     parser.add_argument(
         "--max-checkpoints", type=int, default=8, help="checkpoints rated, evenly spread"
     )
     parser.add_argument(
         "--anchors",
         help="comma-separated fixed opponents (default: random, mcts-4, mcts-16, mcts-64, and "
-        "minimax at tic-tac-toe); random is rated 0",
+        "minimax at tic-tac-toe, perfect at connect four); random is rated 0",
     )
     parser.add_argument(
         "--neighbours", type=int, default=2, help="later checkpoints each checkpoint plays"
@@ -138,27 +186,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def play_pairs(env, players: dict, pairs: list[tuple[str, str]], games: int, seed: int):
-    """Each pairing played from both seats, `games` games each, with a progress bar."""
+def play_pair_games(
+    env, players: dict, pairs: list[tuple[str, str]], games: int | None, seed: int
+) -> list[Game]:
+    """Every game of each pairing, `games` per seat (None: one per opening), with a progress
+    bar. A pairing's games start from the same openings in both seats (`match_openings`,
+    seeded per pairing); `tally` counts the distinct ones."""
     from rich.progress import Progress
 
-    from muzero.evaluation import play_match
+    from muzero.evaluation import play_games
+    from muzero.openings import match_openings
 
-    results = []
+    records: list[Game] = []
     with Progress() as progress:
         task = progress.add_task("Elo games", total=2 * len(pairs))
-        for a, b in pairs:
-            for first, second in ((a, b), (b, a)):
-                match_seed = seed + 7919 * len(results)
-                outcomes = play_match(env, players[first], players[second], games, match_seed)
-                counts = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
-                results.append(MatchResult(first, second, *counts))
+        for k, (a, b) in enumerate(pairs):
+            openings = match_openings(env, games, seed + k)
+            for seat, (first, second) in enumerate(((a, b), (b, a))):
+                match_seed = seed + 7919 * (2 * k + seat)
+                played = play_games(env, players[first], players[second], openings, match_seed)
+                outcomes = played.outcomes.astype(int).tolist()
+                records += [
+                    Game(first, second, m, o) for m, o in zip(played.moves, outcomes, strict=True)
+                ]
                 progress.advance(task)
-    return results
+    return records
 
 
-def play_all(run_dir, config, steps, anchors, args) -> list[MatchResult]:
-    """The checkpoints of `steps` and the anchors, paired by `schedule`."""
+def play_all(run_dir, config, steps, anchors, args) -> list[Game]:
+    """The games of the checkpoints of `steps` and the anchors, paired by `schedule`."""
     from muzero.agent import load_params
     from muzero.evaluation import search_player
     from muzero.opponents import make_opponent
@@ -172,7 +228,7 @@ def play_all(run_dir, config, steps, anchors, args) -> list[MatchResult]:
     }
     players |= {name: make_opponent(name, config.env.id) for name in anchors}
     pairs = schedule(names, anchors, args.neighbours)
-    return play_pairs(c.env, players, pairs, args.games, args.seed)
+    return play_pair_games(c.env, players, pairs, args.games, args.seed)
 
 
 def draw_ratings(ax, x: list, rows: list[dict[str, Any]], label: str) -> None:
@@ -242,9 +298,45 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, checkpointing.CheckpointError) as error:
         fail(str(error))
     steps = pick_steps(checkpointing.snapshot_steps(run_dir), args.max_checkpoints)
-    results = play_all(run_dir, config, steps, anchors, args)
-    ratings = fit_elo(results, anchor="random")
+    games = play_all(run_dir, config, steps, anchors, args)
+    results = tally(games)
     per_iteration = config.actor.unroll_length * config.actor.num_envs
+    table = rating_rows(fit_elo(results, anchor="random"), results, per_iteration)
+    out = run_dir / "eval"
+    out.mkdir(exist_ok=True)
+    base = out / f"elo-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    write_tables(base, table, games, results)
+    summary = {"run_dir": str(run_dir), "ratings": table,
+               "games_per_pairing_and_seat": args.games or "one per opening",
+               "matches": [match_row(r) for r in results]}  # fmt: skip
+    base.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    plot_elo(base.with_suffix(".png"), table, f"{config.preset} ({spec.name}): Elo over training")
+    print_ratings(table)
+    for suffix in (".csv", ".json", ".png"):
+        print(f"wrote {base.with_suffix(suffix)}")
+
+
+def player_records(results: list[MatchResult]) -> dict[str, dict[str, int]]:
+    """Each player's wins, draws and losses (from its side) over its distinct games, and the
+    games it played, replays included."""
+    records: dict[str, dict[str, int]] = {}
+    for r in results:
+        for name, wins, losses in ((r.first, r.wins, r.losses), (r.second, r.losses, r.wins)):
+            record = records.setdefault(
+                name, {"wins": 0, "draws": 0, "losses": 0, "distinct": 0, "played": 0}
+            )
+            for key, count in (("wins", wins), ("draws", r.draws), ("losses", losses),
+                               ("distinct", r.distinct), ("played", r.played)):  # fmt: skip
+                record[key] += count
+    return records
+
+
+def rating_rows(
+    ratings: Ratings, results: list[MatchResult], per_iteration: int
+) -> list[dict[str, Any]]:
+    """One row per player: its iteration and env steps (None for fixed opponents), Elo, 95%
+    interval and record; fixed opponents first, then checkpoints in training order."""
+    records = player_records(results)
     table = []
     for player, elo, (low, high) in zip(ratings.players, ratings.elo, ratings.ci95, strict=True):
         step = int(player.split()[1]) if player.startswith("iter ") else None
@@ -257,39 +349,55 @@ def main(argv: list[str] | None = None) -> None:
                 "ci_low": float(low),
                 "ci_high": float(high),
             }
+            | records[player]
         )
     table.sort(key=lambda r: (r["iteration"] is not None, r["iteration"] or 0, r["elo"]))
-    out = run_dir / "eval"
-    out.mkdir(exist_ok=True)
-    base = out / f"elo-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    with base.with_suffix(".csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(table[0]))
+    return table
+
+
+def game_rows(games: list[Game]) -> list[dict[str, Any]]:
+    """Every game played, its moves space-separated and whether it counted (False: a replay
+    of an earlier game with the same players in the same seats)."""
+    from muzero.openings import first_occurrences
+
+    counted = first_occurrences([(g.first, g.second, g.moves) for g in games])
+    return [
+        {"first": g.first, "second": g.second, "outcome": g.outcome,
+         "moves": " ".join(map(str, g.moves)), "counted": bool(c)}
+        for g, c in zip(games, counted, strict=True)
+    ]  # fmt: skip
+
+
+def write_tables(
+    base: pathlib.Path, table: list[dict], games: list[Game], results: list[MatchResult]
+) -> None:
+    """<base>.csv: the ratings; <base>-matches.csv: each match's record, distinct and played
+    games; <base>-games.csv: every game's moves."""
+    write_csv(base.with_suffix(".csv"), table)
+    write_csv(base.parent / (base.name + "-matches.csv"), [match_row(r) for r in results])
+    write_csv(base.parent / (base.name + "-games.csv"), game_rows(games))
+
+
+def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(table)
-    with (base.parent / (base.name + "-games.csv")).open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(MatchResult._fields)
-        writer.writerows(results)
-    summary = {"run_dir": str(run_dir), "games_per_pairing_and_seat": args.games,
-               "ratings": table, "matches": [r._asdict() for r in results]}  # fmt: skip
-    base.with_suffix(".json").write_text(json.dumps(summary, indent=2))
-    plot_elo(base.with_suffix(".png"), table, f"{config.preset} ({spec.name}): Elo over training")
-    print_ratings(table)
-    for suffix in (".csv", ".json", ".png"):
-        print(f"wrote {base.with_suffix(suffix)}")
+        writer.writerows(rows)
 
 
 def print_ratings(table: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    out = Table(title="Elo (random = 0), 95% intervals")
-    for column in ("player", "env steps", "Elo", "95% CI"):
+    out = Table(title="Elo (random = 0), 95% intervals, over distinct games")
+    for column in ("player", "env steps", "Elo", "95% CI", "W / D / L", "distinct / played"):
         out.add_column(column, justify="right" if column != "player" else "left")
     for r in table:
         steps = "" if r["env_steps"] is None else f"{r['env_steps']:,}"
         ci = f"[{r['ci_low']:.0f}, {r['ci_high']:.0f}]"
-        out.add_row(r["player"], steps, f"{r['elo']:.0f}", ci)
+        record = f"{r['wins']} / {r['draws']} / {r['losses']}"
+        games = f"{r['distinct']} / {r['played']}"
+        out.add_row(r["player"], steps, f"{r['elo']:.0f}", ci, record, games)
     Console().print(out)
 
 

@@ -4,8 +4,10 @@ Loads the latest checkpoint (or `--step`), plays greedy games with search (most 
 action, no root noise) and writes `eval/eval-<step>-<time>.json` and `.csv` into the run.
 
 - Two-player games: wins, draws and losses per opponent and seat with 95% Wilson intervals,
-  against random, the reference MCTS on pgx's rules (and perfect play at tic-tac-toe) by
-  default, plus any `--opponent module:function`.
+  against random, the reference MCTS on pgx's rules (and perfect play at tic-tac-toe and
+  connect four) by default, plus any `--opponent module:function`.
+- Tic-tac-toe and connect four: the mistake rate against perfect play on a fixed set of
+  positions, overall and per game phase (`muzero.mistakes`; `--mistake-positions`).
 - Single-player games: per-episode returns, mean and median; Atari adds human-normalized
   scores (`muzero.atari_scores`) and a GIF of the first evaluation episode.
 """
@@ -53,8 +55,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--opponents",
         help="comma-separated opponents for two-player games: random, minimax (tic-tac-toe), "
-        "mcts, mcts-N (reference MCTS with N simulations on the true rules), module:function "
-        "(default: random, mcts, and minimax for tic-tac-toe)",
+        "perfect (tic-tac-toe, connect four), mcts, mcts-N (reference MCTS with N simulations "
+        "on the true rules), module:function (default: random, mcts, and minimax for "
+        "tic-tac-toe, perfect for connect four)",
     )
     parser.add_argument(
         "--opponent",
@@ -62,6 +65,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="one more opponent, e.g. a plug-in module:function whose function(observation, "
         "legal_action_mask) returns an action; repeatable",
+    )
+    parser.add_argument(
+        "--mistake-positions",
+        type=int,
+        help="tic-tac-toe and connect four: positions of the mistake-rate benchmark (default: "
+        "300 and 800; 0 = skip it)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation games")
     parser.add_argument(
@@ -78,7 +87,25 @@ def default_opponents(env_id: str) -> list[str]:
         names.append("mcts")
     if env_id == "tic_tac_toe":
         names.append("minimax")
+    if env_id == "connect_four":
+        names.append("perfect")
     return names
+
+
+def mistake_positions(requested: int | None, env_id: str) -> int:
+    """Positions of the mistake benchmark for this game; 0 where there is none."""
+    from muzero.mistakes import DEFAULT_POSITIONS
+
+    if requested is None:
+        return DEFAULT_POSITIONS.get(env_id, 0)
+    if requested < 0:
+        raise ValueError(f"--mistake-positions must be >= 0, not {requested}")
+    if requested and env_id not in DEFAULT_POSITIONS:
+        raise ValueError(
+            f"--mistake-positions: the mistake benchmark needs a solved game "
+            f"({', '.join(DEFAULT_POSITIONS)}), not {env_id}"
+        )
+    return requested
 
 
 def prepare(args: argparse.Namespace):
@@ -132,6 +159,7 @@ def two_player_rows(details: dict[str, Any]) -> list[dict[str, Any]]:
                 "wins": r["wins"],
                 "draws": r["draws"],
                 "losses": r["losses"],
+                "distinct": r["distinct"],  # the games counted: replays count once
                 "win_rate": r["win_rate"],
                 "win_rate_ci_low": r["win_rate_ci95"][0],
                 "win_rate_ci_high": r["win_rate_ci95"][1],
@@ -152,15 +180,19 @@ def write_gif(path: pathlib.Path, frames: list[np.ndarray], fps: float = 15.0) -
     imageio.mimsave(path, video, duration=1000.0 / fps, loop=0)
 
 
-def run_evaluation(run_dir: pathlib.Path, step: int, config, seed: int, video: bool) -> dict:
-    """Play the games; returns the JSON-ready results (nothing written)."""
+def run_evaluation(
+    run_dir: pathlib.Path, step: int, config, seed: int, video: bool, mistakes: int = 0
+) -> dict:
+    """Play the games and, given `mistakes` positions, the mistake benchmark; returns the
+    JSON-ready results (nothing written)."""
     from muzero.agent import load_params
     from muzero.evaluation import evaluate
     from muzero.training import build
 
     c = build(config)
     frames: list | None = [] if (c.host and video) else None
-    details = evaluate(c, load_params(run_dir, step, config), seed, frames)["details"]
+    params = load_params(run_dir, step, config)
+    details = evaluate(c, params, seed, frames)["details"]
     results: dict[str, Any] = {
         "run_dir": str(run_dir),
         "step": step,
@@ -169,6 +201,14 @@ def run_evaluation(run_dir: pathlib.Path, step: int, config, seed: int, video: b
         "seed": seed,
         "time": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    if mistakes:
+        from muzero.evaluation import search_player
+        from muzero.mistakes import make_positions, mistake_rate
+
+        # One fixed set (seed 0) for every run and evaluation, so their rates compare.
+        positions = make_positions(config.env.id, mistakes, seed=0)
+        agent = search_player(c.eval_search, params)
+        results["mistakes"] = mistake_rate(c.env, agent, positions, seed=seed)
     if c.spec.two_player:
         return results | {"games_per_seat": config.eval.num_games, "opponents": details}
     return results | details | {"frames": frames}
@@ -217,13 +257,16 @@ def print_results(results: dict[str, Any]) -> None:
     table = Table(title=title)
     if "opponents" in results:
         table.add_column("opponent", overflow="fold")
-        for column in ("agent moves", "W / D / L", "win % [95% CI]", "loss % [95% CI]"):
+        columns = ("agent moves", "W / D / L", "distinct / played", "win % [95% CI]",
+                   "loss % [95% CI]")  # fmt: skip
+        for column in columns:
             table.add_column(column)
         for row in two_player_rows(results["opponents"]):
             table.add_row(
                 row["opponent"],
                 row["agent_seat"],
                 f"{row['wins']} / {row['draws']} / {row['losses']}",
+                f"{row['distinct']} / {row['games']}",
                 _percent(row["win_rate"], row["win_rate_ci_low"], row["win_rate_ci_high"]),
                 _percent(row["loss_rate"], row["loss_rate_ci_low"], row["loss_rate_ci_high"]),
             )
@@ -240,6 +283,27 @@ def print_results(results: dict[str, Any]) -> None:
         more = " ..." if len(results["returns"]) > 20 else ""
         table.add_row("returns", returns + more)
     Console().print(table)
+    if "mistakes" in results:
+        print_mistakes(results["mistakes"])
+
+
+def print_mistakes(mistakes: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"Mistakes against perfect play ({mistakes['env']}, seed {mistakes['seed']})",
+        caption="positions from play where a mistake is possible; a mistake gives away the "
+        "solved outcome (win -> draw or loss, draw -> loss)",
+    )
+    for column in ("phase", "plies", "positions", "mistakes", "mistake % [95% CI]"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    phases = mistakes["phases"] | {"all": mistakes | {"plies": ""}}
+    for name, r in phases.items():
+        rate, (low, high) = r["mistake_rate"], r["mistake_rate_ci95"]
+        text = "-" if rate is None else f"{100 * rate:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+        table.add_row(name, r["plies"], str(r["positions"]), str(r["mistakes"]), text)
+    Console().print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -252,9 +316,10 @@ def main(argv: list[str] | None = None) -> None:
             fail(f"--{name.replace('_', '-')} must be >= 1, not {value}")
     try:
         run_dir, step, config = prepare(args)
+        mistakes = mistake_positions(args.mistake_positions, config.env.id)
     except (ValueError, checkpointing.CheckpointError) as error:
         fail(str(error))
-    results = run_evaluation(run_dir, step, config, args.seed, video=not args.no_video)
+    results = run_evaluation(run_dir, step, config, args.seed, not args.no_video, mistakes)
     written = write_results(run_dir, results)
     print_results(results)
     for path in written:

@@ -2,14 +2,15 @@
 
 Single-player environments run a batch of episodes to their end inside one jitted
 `lax.while_loop`. Two-player games alternate the agent's batched search with a fixed opponent
-from `muzero.opponents` on the host, one ply at a time, for each seat.
+from `muzero.opponents` on the host, one ply at a time, for each seat, starting from distinct
+openings (`muzero.openings`): deterministic players would otherwise replay one game.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +19,7 @@ import numpy as np
 from envs.core import Env
 from muzero.config import Config
 from muzero.history import push, stack
+from muzero.openings import first_occurrences, match_openings
 from muzero.opponents import Player
 from muzero.search import SearchFn, greedy_action
 from muzero.types import Params, PRNGKey
@@ -89,12 +91,24 @@ def _batched(reset, step):
     return jax.jit(jax.vmap(reset)), jax.jit(jax.vmap(step))
 
 
-def play_match(env: Env, first: Player, second: Player, num_games: int, seed: int) -> np.ndarray:
-    """Outcomes [N] for `first` (+1 win, 0 draw, -1 loss); `first` makes every game's first move.
+class MatchGames(NamedTuple):
+    """The games of one match; the moves identify each game (equal moves: a replay)."""
 
-    The N games run side by side; each ply, each player is asked only if it is to move in some
-    running game. pgx draws which player id moves first, so seats are read off `to_play`.
+    outcomes: np.ndarray  # [N] for `first`: +1 win, 0 draw, -1 loss
+    moves: list[tuple[int, ...]]  # [N] each game's moves in order, its opening included
+
+
+def play_games(
+    env: Env, first: Player, second: Player, openings: np.ndarray, seed: int
+) -> MatchGames:
+    """N games of `first` against `second`, game n starting with the moves of `openings[n]`
+    ([N, k], k >= 0); `first` owns the side that makes every game's first move.
+
+    The opening's moves are forced (played by the match, for both sides), then the players take
+    over. The N games run side by side; each ply, each player is asked only if it is to move in
+    some running game. pgx draws which player id moves first, so seats are read off `to_play`.
     """
+    num_games, plies = openings.shape
     rng = np.random.default_rng(seed)
     reset, step = _batched(env.reset, env.step)
     key = jax.random.key(seed)
@@ -103,30 +117,51 @@ def play_match(env: Env, first: Player, second: Player, num_games: int, seed: in
     first_id = np.asarray(ts.to_play)
     outcome = np.zeros(num_games)
     running = np.ones(num_games, bool)
+    played = []  # [T] of [N] actions, -1 where the game was over
     while running.any():
         first_moves = np.asarray(ts.to_play) == first_id
         action = np.zeros(num_games, np.int32)
-        for player, turn in ((first, first_moves), (second, ~first_moves)):
-            active = running & turn
-            if active.any():
-                action = np.where(active, player(state, ts, active, rng), action)
+        if len(played) < plies:
+            action = openings[:, len(played)].astype(np.int32)
+        else:
+            for player, turn in ((first, first_moves), (second, ~first_moves)):
+                active = running & turn
+                if active.any():
+                    action = np.where(active, player(state, ts, active, rng), action)
+        played.append(np.where(running, action, -1))
         key, k_step = jax.random.split(key)
         state, ts = step(state, jnp.asarray(action), jax.random.split(k_step, num_games))
         reward = np.asarray(ts.reward)
         outcome += np.where(running, np.where(first_moves, reward, -reward), 0.0)
         running &= ~np.asarray(ts.terminated | ts.truncated)
-    return np.sign(outcome)
+    moves = [tuple(int(a) for a in game if a >= 0) for game in np.stack(played, axis=1)]
+    return MatchGames(outcomes=np.sign(outcome), moves=moves)
 
 
-def summarize_outcomes(outcomes: np.ndarray) -> dict[str, Any]:
-    """Win/draw/loss counts and rates of [N] outcomes (+1/0/-1), with 95% Wilson intervals."""
-    games = int(outcomes.size)
-    wins, draws, losses = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
-    summary: dict[str, Any] = {"games": games, "wins": wins, "draws": draws, "losses": losses}
+def play_match(env: Env, first: Player, second: Player, num_games: int, seed: int) -> np.ndarray:
+    """Outcomes [N] for `first` (+1 win, 0 draw, -1 loss) of N games from the start position;
+    `first` makes every game's first move. Deterministic players replay one game here: matches
+    that rate players start from distinct openings instead (`play_games`)."""
+    no_opening = np.zeros((num_games, 0), np.int32)
+    return play_games(env, first, second, no_opening, seed).outcomes
+
+
+def summarize_outcomes(outcomes: np.ndarray, moves: list | None = None) -> dict[str, Any]:
+    """Win/draw/loss counts and rates of [N] outcomes (+1/0/-1), with 95% Wilson intervals.
+
+    With the games' `moves`, a replayed game (same moves) counts once: counts, rates and
+    intervals are over the distinct games, so N replays of one game are not N samples.
+    "games" is the number played, "distinct" the number counted.
+    """
+    keep = np.ones(outcomes.size, bool) if moves is None else first_occurrences(moves)
+    distinct = int(keep.sum())
+    wins, draws, losses = (int(np.sum(outcomes[keep] == v)) for v in (1, 0, -1))
+    summary: dict[str, Any] = {"games": int(outcomes.size), "distinct": distinct,
+                               "wins": wins, "draws": draws, "losses": losses}  # fmt: skip
     for name, count in (("win", wins), ("draw", draws), ("loss", losses)):
-        summary[f"{name}_rate"] = count / games
-        summary[f"{name}_rate_ci95"] = list(wilson_interval(count, games))
-    summary["score"] = (wins + 0.5 * draws) / games
+        summary[f"{name}_rate"] = count / distinct
+        summary[f"{name}_rate_ci95"] = list(wilson_interval(count, distinct))
+    summary["score"] = (wins + 0.5 * draws) / distinct
     return summary
 
 
@@ -139,18 +174,22 @@ def evaluate_two_player(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Results per opponent and seat ("random/first": the agent moved first), see
-    `summarize_outcomes`. `search` should be jitted by the caller (and kept), so repeated
-    evaluations compile once."""
+    `summarize_outcomes`, over the distinct games. Both seats start from the same openings
+    (`match_openings`: `num_games` of them, dealt from a seeded shuffle). `search` should be
+    jitted by the caller (and kept), so repeated evaluations compile once."""
     agent = search_player(search, params)
+    openings = match_openings(env, num_games, seed)
     results: dict[str, Any] = {}
     for name, opponent in opponents.items():
         for seat in ("first", "second"):
             match_seed = seed + 7919 * (seat == "second")
             if seat == "first":
-                outcomes = play_match(env, agent, opponent, num_games, match_seed)
+                games = play_games(env, agent, opponent, openings, match_seed)
+                outcomes = games.outcomes
             else:
-                outcomes = -play_match(env, opponent, agent, num_games, match_seed)
-            results[f"{name}/{seat}"] = summarize_outcomes(outcomes)
+                games = play_games(env, opponent, agent, openings, match_seed)
+                outcomes = -games.outcomes
+            results[f"{name}/{seat}"] = summarize_outcomes(outcomes, games.moves)
     return results
 
 

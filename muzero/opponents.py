@@ -3,6 +3,8 @@
 Named opponents (`eval.opponents`, `make eval OPPONENTS=...`):
   random            uniformly random legal moves (any game)
   minimax           perfect tic-tac-toe, choosing at random among its best moves
+  perfect           perfect play: minimax at tic-tac-toe, bitbully's solver at connect four
+                    (fastest win, slowest loss), choosing at random among its best moves
   mcts, mcts-N      a reference MCTS with N simulations per move (default 64) that searches
                     pgx's true simulator, valuing leaves by random playouts (any pgx game)
   module:function   a user's own opponent: `function(observation, legal_action_mask) -> action`
@@ -29,6 +31,8 @@ Player = Callable[[Any, Any, np.ndarray, np.random.Generator], np.ndarray]
 ObservationPolicy = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
 DEFAULT_MCTS_SIMULATIONS = 64
+PERFECT_GAMES = ("tic_tac_toe", "connect_four")
+ILLEGAL_SCORE = -1000  # below every solver score, so a full column is never the best move
 _MCTS_NAME = re.compile(r"^mcts(-(\d+))?$")
 _LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 
@@ -71,15 +75,68 @@ def tictactoe_move_values(observation: np.ndarray) -> np.ndarray:
     return values
 
 
+def best_move(scores: np.ndarray, legal_mask: np.ndarray, rng: np.random.Generator) -> int:
+    """A uniformly random one of the legal moves with the highest score: perfect players that
+    always broke ties the same way would replay one game against any deterministic player."""
+    scores = np.where(legal_mask, scores, ILLEGAL_SCORE - 1)
+    return int(rng.choice(np.flatnonzero(scores == scores.max())))
+
+
 def minimax_tictactoe(
     observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """A perfect tic-tac-toe player that picks uniformly among its best moves."""
-    actions = []
-    for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True):
-        values = np.where(mask, tictactoe_move_values(obs), -3)
-        actions.append(rng.choice(np.flatnonzero(values == values.max())))
-    return np.array(actions)
+    return np.array(
+        [
+            best_move(tictactoe_move_values(obs), mask, rng)
+            for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
+        ]
+    )
+
+
+@functools.cache
+def _connect_four_solver():
+    from bitbully import BitBully
+
+    return BitBully()  # loads its opening book once (about 0.5 s)
+
+
+def connect_four_grid(observation: np.ndarray) -> np.ndarray:
+    """pgx's connect-four observation [6, 7, 2] as bitbully's [6, 7] grid (row 0 the top in
+    both): 1 for the discs of the player who moved first, 2 for the other's, 0 empty.
+
+    pgx's planes are from the mover's view (plane 0 the mover's discs) and the first mover
+    is drawn at random, so seats come from the disc count: the first mover is to move after
+    an even number of plies.
+    """
+    planes = np.asarray(observation).astype(bool)
+    mine, theirs = (1, 2) if planes.sum() % 2 == 0 else (2, 1)
+    return np.where(planes[..., 0], mine, np.where(planes[..., 1], theirs, 0))
+
+
+def connect_four_move_scores(observation: np.ndarray) -> np.ndarray:
+    """[7] solved score of each column for the player to move, from bitbully: > 0 a win (the
+    sooner, the larger), 0 a draw, < 0 a loss (the sooner, the smaller); ILLEGAL_SCORE for a
+    full column. The position must not be over."""
+    from bitbully import Board
+
+    scores = _connect_four_solver().score_all_moves(Board(connect_four_grid(observation).tolist()))
+    values = np.full(7, ILLEGAL_SCORE)
+    for column, score in scores.items():
+        values[column] = score
+    return values
+
+
+def perfect_connect_four(
+    observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """A perfect connect-four player: the fastest win, else a draw, else the slowest loss."""
+    return np.array(
+        [
+            best_move(connect_four_move_scores(obs), mask, rng)
+            for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
+        ]
+    )
 
 
 def observation_player(policy: ObservationPolicy) -> Player:
@@ -156,6 +213,13 @@ def check_opponent_name(name: str, env_id: str, pgx_game: bool) -> None:
         if env_id != "tic_tac_toe":
             raise OpponentError(f"opponent 'minimax' only plays tic_tac_toe, not {env_id}")
         return
+    if name == "perfect":
+        if env_id not in PERFECT_GAMES:
+            raise OpponentError(
+                f"opponent 'perfect' needs a solver of the game: there is one for "
+                f"{' and '.join(PERFECT_GAMES)}, not for {env_id}"
+            )
+        return
     simulations = mcts_simulations(name)
     if simulations is not None:
         if simulations < 1:
@@ -167,7 +231,7 @@ def check_opponent_name(name: str, env_id: str, pgx_game: bool) -> None:
         load_plugin(name)
         return
     raise OpponentError(
-        f"unknown opponent {name!r}: use random, minimax, mcts, mcts-N or module:function"
+        f"unknown opponent {name!r}: use random, minimax, perfect, mcts, mcts-N or module:function"
     )
 
 
@@ -178,8 +242,10 @@ def make_opponent(name: str, env_id: str) -> Player:
     check_opponent_name(name, env_id, env_id in envs.pgx_env.available())
     if name == "random":
         return observation_player(random_opponent)
-    if name == "minimax":
+    if name == "minimax" or (name == "perfect" and env_id == "tic_tac_toe"):
         return observation_player(minimax_tictactoe)
+    if name == "perfect":
+        return observation_player(perfect_connect_four)
     simulations = mcts_simulations(name)
     if simulations is not None:
         from muzero.reference_mcts import make_mcts_player

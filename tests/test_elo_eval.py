@@ -4,6 +4,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from muzero.atari_scores import ATARI_100K_GAMES, REFERENCE_SCORES, human_normalized
@@ -98,7 +99,7 @@ def test_make_eval_on_a_tictactoe_run_with_every_kind_of_opponent(
         for s in ("first", "second")
     }
     for r in seats.values():
-        assert r["wins"] + r["draws"] + r["losses"] == 4
+        assert r["games"] == 4 and r["wins"] + r["draws"] + r["losses"] == r["distinct"] <= 4
         assert 0 <= r["win_rate_ci95"][0] <= r["win_rate"] <= r["win_rate_ci95"][1] <= 1
     rows = written[-1].with_suffix(".csv").read_text().splitlines()
     assert rows[0].startswith("opponent,agent_seat,games,wins") and len(rows) == 9
@@ -131,11 +132,19 @@ def test_make_elo_on_a_tictactoe_run_writes_ratings_and_a_plot(smoke_run, capsys
     assert len(steps) >= 2  # snapshots are kept beside the rotating checkpoints
     elo.main([str(run_dir), "--games", "4", "--anchors", "random,mcts-2", "--max-checkpoints", "2"])
     printed = capsys.readouterr().out
-    assert "Elo (random = 0)" in printed
-    table = json.loads(sorted((run_dir / "eval").glob("elo-*.json"))[-1].read_text())
+    assert "Elo (random = 0)" in printed and "distinct / played" in printed
+    written = sorted((run_dir / "eval").glob("elo-*.json"))[-1]
+    table = json.loads(written.read_text())
     rated = {r["player"] for r in table["ratings"]}
     assert rated == {"random", "mcts-2", f"iter {steps[0]}", f"iter {steps[-1]}"}
     assert next(r for r in table["ratings"] if r["player"] == "random")["elo"] == 0
+    for match in table["matches"]:  # 4 games per seat, from distinct openings
+        assert match["played"] == 4 and 1 <= match["distinct"] <= 4
+        assert match["wins"] + match["draws"] + match["losses"] == match["distinct"]
+    games = pd.read_csv(written.parent / (written.stem + "-games.csv"))
+    assert len(games) == 4 * len(table["matches"]) and games["counted"].sum() == sum(
+        m["distinct"] for m in table["matches"]
+    )
     assert sorted((run_dir / "eval").glob("elo-*.png"))
 
 

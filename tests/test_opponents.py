@@ -6,10 +6,13 @@ import envs
 from muzero.evaluation import play_match
 from muzero.opponents import (
     OpponentError,
+    best_move,
     check_opponent_name,
+    connect_four_grid,
     make_opponent,
     minimax_tictactoe,
     observation_player,
+    perfect_connect_four,
     random_opponent,
     tictactoe_move_values,
 )
@@ -68,6 +71,75 @@ def test_reference_mcts_takes_a_win_in_one(reference_mcts):
     active = np.ones(GAMES, bool)
     actions = reference_mcts(batch, None, active, np.random.default_rng(0))
     np.testing.assert_array_equal(actions, 2)
+
+
+@pytest.fixture(scope="module")
+def connect_four():
+    return envs.make("connect_four")
+
+
+def after(env, moves):
+    """(observation, legal mask) of pgx's connect four after `moves`."""
+    state, ts = jax.jit(env.reset)(jax.random.key(0))
+    step = jax.jit(env.step)  # the same function each call: compiled once per env
+    for move in moves:
+        state, ts = step(state, jax.numpy.int32(move), jax.random.key(0))
+    return np.asarray(ts.observation), np.asarray(ts.legal_mask)
+
+
+def test_connect_four_grid_is_bitbully_board_of_the_same_moves(connect_four):
+    """Rows, planes and seats: pgx's observation gives the board bitbully builds from the moves,
+    whichever player is to move."""
+    from bitbully import Board
+
+    moves = [3, 3, 2, 4, 6, 0, 0, 5, 3]
+    for ply in (0, 1, 4, 7, 9):
+        observation, _ = after(connect_four, moves[:ply])
+        assert Board(connect_four_grid(observation).tolist()) == Board(moves[:ply])
+
+
+def test_perfect_connect_four_wins_blocks_and_avoids_full_columns(connect_four):
+    rngs = [np.random.default_rng(seed) for seed in range(5)]
+    # The mover has 0, 1 and 2 on the bottom row: 3 wins at once.
+    observation, legal = after(connect_four, [0, 6, 1, 6, 2, 5])
+    assert {int(perfect_connect_four(observation[None], legal[None], r)[0]) for r in rngs} == {3}
+    # The other threatens 3 on the bottom row: anything else loses at once.
+    observation, legal = after(connect_four, [0, 6, 1, 6, 2])
+    assert {int(perfect_connect_four(observation[None], legal[None], r)[0]) for r in rngs} == {3}
+    # Column 3 is full; the solver's best column on an empty board is 3.
+    observation, legal = after(connect_four, [3, 3, 3, 3, 3, 3])
+    assert not legal[3]
+    assert all(legal[perfect_connect_four(observation[None], legal[None], r)[0]] for r in rngs)
+
+
+def test_perfect_breaks_ties_at_random():
+    scores, legal = np.array([1, 1, 0, 5]), np.array([True, True, True, False])
+    picks = {best_move(scores, legal, np.random.default_rng(seed)) for seed in range(20)}
+    assert picks == {0, 1}
+
+
+def test_perfect_connect_four_never_loses_to_random(connect_four):
+    perfect, rand = (
+        make_opponent("perfect", "connect_four"),
+        make_opponent("random", "connect_four"),
+    )
+    # Connect four is a first-player win: moving first, perfect play wins every game.
+    np.testing.assert_array_equal(play_match(connect_four, perfect, rand, 4, 0), 1)
+    assert np.all(play_match(connect_four, rand, perfect, 4, 1) <= 0)
+
+
+def test_perfect_names_the_games_it_can_play():
+    check_opponent_name("perfect", "connect_four", True)
+    check_opponent_name("perfect", "tic_tac_toe", True)  # minimax by another name
+    with pytest.raises(OpponentError, match="'perfect' needs a solver.*not for go_9x9"):
+        check_opponent_name("perfect", "go_9x9", True)
+    with pytest.raises(OpponentError, match="unknown opponent 'perfekt'.*perfect"):
+        check_opponent_name("perfekt", "connect_four", True)
+    from muzero.config import EvalConfig
+
+    EvalConfig(opponents=("random", "perfect"))
+    with pytest.raises(ValueError, match="eval.opponents"):
+        EvalConfig(opponents=("perfekt",))
 
 
 def write_plugin(tmp_path, monkeypatch, name, body):
