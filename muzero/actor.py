@@ -88,7 +88,9 @@ def choose_action(
     if ac.action_selection == "search":
         action = out.action
     else:
-        action = sample_visits(k_sample, out.visit_counts, legal_mask, ac.temperature)
+        action = sample_visits(
+            k_sample, out.visit_counts, legal_mask, ac.temperature, out.policy_target
+        )
     opening = episode_step < ac.random_opening_moves
     return jnp.where(opening, random_legal_action(k_random, legal_mask), action)
 

@@ -151,11 +151,16 @@ def greedy_action(out: SearchOutput, legal_mask: Array) -> Array:
 
 
 def sample_visits(
-    key: PRNGKey, visit_counts: Array, legal_mask: Array, temperature: float
+    key: PRNGKey,
+    visit_counts: Array,
+    legal_mask: Array,
+    temperature: float,
+    policy: Array | None = None,
 ) -> Array:
-    """[B, A] -> [B] actions sampled with probability proportional to visits ** (1/temperature)."""
+    """[B, A] -> [B] actions sampled with probability proportional to visits ** (1/temperature);
+    at temperature 0 the most visited, ties broken by `policy` (see `most_visited`)."""
     if temperature == 0:
-        return most_visited(visit_counts, legal_mask)
+        return most_visited(visit_counts, legal_mask, policy)
     logits = jnp.log(jnp.maximum(visit_counts.astype(jnp.float32), 1e-8)) / temperature
     logits = jnp.where(legal_mask & (visit_counts > 0), logits, -jnp.inf)
     # A root whose legal actions all have zero visits cannot happen with >= 1 simulation,

@@ -84,6 +84,14 @@ def test_sampling_visits_respects_temperature_and_mask():
     np.testing.assert_array_equal(greedy, 3)
 
 
+def test_sampling_at_temperature_zero_breaks_ties_by_search_policy():
+    visits = jnp.asarray([[8, 0, 8]])
+    legal = jnp.ones((1, 3), bool)
+    policy = jnp.asarray([[0.2, 0.3, 0.5]])
+    tied = sample_visits(jax.random.key(0), visits, legal, 0.0, policy)
+    np.testing.assert_array_equal(tied, 2)  # not the lower index 0
+
+
 def test_greedy_action_breaks_visit_ties_by_search_policy():
     from muzero.search import SearchOutput
 
