@@ -7,6 +7,9 @@ at neighbouring budgets; a Bradley-Terry fit gives Elo with 95% intervals per bu
     python experiments/search_scaling.py                         # trains connect_four (25 min)
     python experiments/search_scaling.py --run runs/connect_four/<time>
     python experiments/search_scaling.py --paper-scale           # 4 h training, up to 1600
+
+For games with a solver (tic-tac-toe, connect four) it also measures the mistake rate against
+perfect play at every budget, on the fixed positions of `muzero.mistakes`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def settings(args) -> dict:
             "simulations": [1, 2, 4],
             "anchors": ["random", "mcts-2"],
             "games": 2,
+            "positions": 60,
         }
     if args.paper_scale:
         return {
@@ -46,6 +50,7 @@ def settings(args) -> dict:
             "simulations": [1, 2, 4, 8, 16, 32, 64, 128, 256, 800, 1600],
             "anchors": ["random", "mcts-16", "mcts-64", "mcts-256", "mcts-1024"],
             "games": 100,
+            "positions": None,  # the benchmark's default: 800 at connect four
         }
     return {
         "preset": "connect_four",
@@ -53,6 +58,7 @@ def settings(args) -> dict:
         "simulations": [1, 2, 4, 8, 16, 32, 64, 128, 256, 800],
         "anchors": ["random", "mcts-16", "mcts-64", "mcts-256"],
         "games": None,  # one per opening: the 49 two-ply openings of connect four
+        "positions": None,
     }
 
 
@@ -84,6 +90,10 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     rows.sort(key=lambda r: (r["simulations"] is not None, r["simulations"] or 0, r["elo"]))
     common.write_csv(folder / "data" / "ratings.csv", rows)
     plot(folder / "figures" / "elo_vs_simulations.png", rows, config, step)
+    mistakes = mistake_curve(c.env, players, s["positions"])
+    if mistakes:
+        common.write_csv(folder / "data" / "mistakes.csv", mistakes)
+        plot_mistakes(folder / "figures" / "mistakes_vs_simulations.png", mistakes, config, step)
 
     agent = [r for r in rows if r["simulations"] is not None]
     trained_at = config.search.num_simulations
@@ -107,8 +117,9 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 common.markdown_table(rows) + "\n\n![Elo against simulations]"
                 "(figures/elo_vs_simulations.png)",
             ),  # fmt: skip
+            mistake_section(mistakes, trained_at),
             ("Published", PUBLISHED),
-            ("Established", verdict(agent, trained_at)),
+            ("Established", verdict(agent, trained_at) + mistake_verdict(mistakes, trained_at)),
             (
                 "Unknown",
                 "One agent, one seed, one small board game; whether the gain keeps "
@@ -120,6 +131,80 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     )
     print(f"wrote {folder}")
     return folder
+
+
+def mistake_curve(env, players: dict, positions: int | None) -> list[dict]:
+    """Mistake rate against perfect play at every budget (`muzero.mistakes`): a search-scaling
+    curve that needs no agent-vs-agent games. Empty for games without a solver."""
+    from muzero.mistakes import PHASES, make_positions, mistake_rate
+
+    if env.spec.name not in PHASES:
+        return []
+    fixed = make_positions(env.spec.name, positions)
+    rows = []
+    for name, player in players.items():
+        r = mistake_rate(env, player, fixed)
+        row = {"simulations": int(name.split("-")[1]), "positions": r["positions"]}
+        row |= {"mistakes": r["mistakes"], "rate": r["mistake_rate"]}
+        row |= dict(zip(("ci_low", "ci_high"), r["mistake_rate_ci95"], strict=True))
+        for phase, p in r["phases"].items():
+            row[f"{phase}_rate"] = p["mistake_rate"]
+        rows.append(row)
+    return rows
+
+
+def mistake_section(mistakes: list[dict], trained_at: int) -> tuple[str, str]:
+    if not mistakes:
+        return ("Mistake rate", "No solver for this game: not measured.")
+    from muzero.mistakes import SELECTION
+
+    return (
+        "Mistake rate",
+        f"The agent moves once in each of {mistakes[0]['positions']} fixed positions ("
+        f"{SELECTION}); a mistake is a move that changes the solved outcome (win to draw or "
+        "loss, draw to loss). 95% Wilson intervals.\n\n"
+        + common.markdown_table(mistakes)
+        + "\n\n![Mistake rate against simulations](figures/mistakes_vs_simulations.png)",
+    )
+
+
+def mistake_verdict(mistakes: list[dict], trained_at: int) -> str:
+    """Search pays when the rate at 16x the training budget (or the largest budget, if
+    smaller) is at most half the rate at one simulation."""
+    if not mistakes:
+        return ""
+    first = min(mistakes, key=lambda r: r["simulations"])
+    far = [r for r in mistakes if r["simulations"] >= 16 * trained_at]
+    deep = (
+        min(far, key=lambda r: r["simulations"])
+        if far
+        else max(mistakes, key=lambda r: r["simulations"])
+    )
+    halved = deep["rate"] <= first["rate"] / 2
+    return (
+        f" Mistake rate {first['rate']:.1%} [{first['ci_low']:.1%}, {first['ci_high']:.1%}] at "
+        f"{first['simulations']} simulation(s) and {deep['rate']:.1%} [{deep['ci_low']:.1%}, "
+        f"{deep['ci_high']:.1%}] at {deep['simulations']}: "
+        + ("at most half, so search pays." if halved else "not halved, so search does not pay yet.")
+    )
+
+
+def plot_mistakes(path: pathlib.Path, rows: list[dict], config, step: int) -> None:
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
+    x = [r["simulations"] for r in rows]
+    rate = [100 * r["rate"] for r in rows]
+    low = [100 * (r["rate"] - r["ci_low"]) for r in rows]
+    high = [100 * (r["ci_high"] - r["rate"]) for r in rows]
+    ax.errorbar(x, rate, yerr=[low, high], marker="o", capsize=3, label="MuZero (learned model)")
+    ax.axvline(config.search.num_simulations, color="tab:orange", linewidth=0.8,
+               label="training simulations")  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("simulations per move at evaluation")
+    ax.set_ylabel("mistakes against perfect play (%)")
+    ax.set_title(f"{config.env.id}: mistake rate (iteration {step}, 95% Wilson intervals)")
+    ax.legend()
+    save_figure(fig, path)
 
 
 def verdict(agent: list[dict], trained_at: int) -> str:
