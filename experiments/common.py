@@ -371,3 +371,24 @@ def write_curves(folder: pathlib.Path, runs: list[dict], bands: dict, cell: tupl
             rows.append(fields | {"env_steps": float(x), "mean": float(m), "low": float(lo),
                                   "high": float(hi), "seeds": b["seeds"]})  # fmt: skip
     write_csv(folder / "data" / "curves_mean.csv", rows)
+
+
+def mistake_rates(env, players: dict, positions: int | None) -> list[dict[str, Any]]:
+    """Each player's mistake rate against perfect play on the fixed benchmark positions of
+    `muzero.mistakes` (`positions` of them; None: its default), with 95% Wilson intervals and
+    the rate per phase. Empty for games without a solver."""
+    from muzero.mistakes import PHASES, make_positions, mistake_rate
+
+    if env.spec.name not in PHASES:
+        return []
+    fixed = make_positions(env.spec.name, positions)
+    rows = []
+    for name, player in players.items():
+        r = mistake_rate(env, player, fixed)
+        row = {"player": name, "positions": r["positions"], "mistakes": r["mistakes"]}
+        row |= {"rate": r["mistake_rate"]}
+        row |= dict(zip(("ci_low", "ci_high"), r["mistake_rate_ci95"], strict=True))
+        for phase, p in r["phases"].items():
+            row[f"{phase}_rate"] = p["mistake_rate"]
+        rows.append(row)
+    return rows

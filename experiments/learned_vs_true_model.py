@@ -31,7 +31,8 @@ PUBLISHED = (
 def settings(args) -> dict:
     if args.tiny:
         return {"preset": "smoke", "train": {"run": {"max_iterations": 3, "time_budget_s": 0.0}},
-                "simulations": [2, 4], "anchors": ["random", "mcts-2"], "games": 2}  # fmt: skip
+                "simulations": [2, 4], "anchors": ["random", "mcts-2"], "games": 2,
+                "positions": 60}  # fmt: skip
     if args.paper_scale:
         return {"preset": "connect_four", "train": {"run": {"time_budget_s": 4 * 3600.0}},
                 "simulations": [16, 64, 256, 800], "games": 100,
@@ -61,6 +62,23 @@ def true_model_player(c, config, params, simulations: int):
         return np.asarray(greedy_action(out, ts.legal_mask), np.int32)
 
     return player
+
+
+def mistake_table(env, players: dict, simulations: list[int], positions: int | None):
+    """Per budget, the mistake rate (with its interval) of the search in the learned model and
+    of the same search on the true rules: their gap without any games between them."""
+    rates = {r["player"]: r for r in common.mistake_rates(env, players, positions)}
+    if not rates:
+        return []
+    rows = []
+    for n in simulations:
+        row = {"simulations": n, "positions": rates[f"learned-{n}"]["positions"]}
+        for kind in ("learned", "true"):
+            r = rates[f"{kind}-{n}"]
+            row |= {f"{kind}_rate": r["rate"], f"{kind}_ci_low": r["ci_low"]}
+            row[f"{kind}_ci_high"] = r["ci_high"]
+        rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> pathlib.Path:
@@ -104,6 +122,9 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
             "distinct": wins + draws + losses, "played": played,
         })  # fmt: skip
     common.write_csv(folder / "data" / "head_to_head.csv", head_to_head)
+    mistakes = mistake_table(c.env, players, s["simulations"], s.get("positions"))
+    if mistakes:
+        common.write_csv(folder / "data" / "mistakes.csv", mistakes)
     plot(folder / "figures" / "learned_vs_true.png", rows, s["simulations"], config, step)
     common.write_report(
         folder,
@@ -128,6 +149,14 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 + "\n\n"
                 + common.markdown_table(rows)
                 + "\n\n![Elo of both searches](figures/learned_vs_true.png)",
+            ),  # fmt: skip
+            (
+                "Mistake rate",
+                "Both searches move once in each fixed position of the mistake benchmark "
+                "(`muzero.mistakes`); a mistake changes the solved outcome. 95% Wilson "
+                "intervals.\n\n" + common.markdown_table(mistakes)
+                if mistakes
+                else "No solver for this game: not measured.",
             ),  # fmt: skip
             ("Published", PUBLISHED),
             ("Established", verdict(head_to_head, by_name)),

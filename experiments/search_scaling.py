@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     rows.sort(key=lambda r: (r["simulations"] is not None, r["simulations"] or 0, r["elo"]))
     common.write_csv(folder / "data" / "ratings.csv", rows)
     plot(folder / "figures" / "elo_vs_simulations.png", rows, config, step)
-    mistakes = mistake_curve(c.env, players, s["positions"])
+    mistakes = [
+        {"simulations": int(r.pop("player").split("-")[1]), **r}
+        for r in common.mistake_rates(c.env, players, s["positions"])
+    ]
     if mistakes:
         common.write_csv(folder / "data" / "mistakes.csv", mistakes)
         plot_mistakes(folder / "figures" / "mistakes_vs_simulations.png", mistakes, config, step)
@@ -131,26 +134,6 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     )
     print(f"wrote {folder}")
     return folder
-
-
-def mistake_curve(env, players: dict, positions: int | None) -> list[dict]:
-    """Mistake rate against perfect play at every budget (`muzero.mistakes`): a search-scaling
-    curve that needs no agent-vs-agent games. Empty for games without a solver."""
-    from muzero.mistakes import PHASES, make_positions, mistake_rate
-
-    if env.spec.name not in PHASES:
-        return []
-    fixed = make_positions(env.spec.name, positions)
-    rows = []
-    for name, player in players.items():
-        r = mistake_rate(env, player, fixed)
-        row = {"simulations": int(name.split("-")[1]), "positions": r["positions"]}
-        row |= {"mistakes": r["mistakes"], "rate": r["mistake_rate"]}
-        row |= dict(zip(("ci_low", "ci_high"), r["mistake_rate_ci95"], strict=True))
-        for phase, p in r["phases"].items():
-            row[f"{phase}_rate"] = p["mistake_rate"]
-        rows.append(row)
-    return rows
 
 
 def mistake_section(mistakes: list[dict], trained_at: int) -> tuple[str, str]:
