@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 common.markdown_table(rows) + "\n\n![Elo against simulations]"
                 "(figures/elo_vs_simulations.png)",
             ),  # fmt: skip
-            mistake_section(mistakes, trained_at),
+            mistake_section(mistakes),
             ("Published", PUBLISHED),
             ("Established", verdict(agent, trained_at) + mistake_verdict(mistakes, trained_at)),
             (
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     return folder
 
 
-def mistake_section(mistakes: list[dict], trained_at: int) -> tuple[str, str]:
+def mistake_section(mistakes: list[dict]) -> tuple[str, str]:
     if not mistakes:
         return ("Mistake rate", "No solver for this game: not measured.")
     from muzero.mistakes import SELECTION

@@ -223,6 +223,35 @@ def bench_training(preset: str, seconds: float) -> dict:
     }
 
 
+def results_table(results: list[dict]) -> Table:
+    """One row per preset: acting rate, roofline, their ratio and the loop's overhead."""
+    table = Table(title=f"make bench ({jax.devices()[0].platform}, {jax.device_count()} device)")
+    for column in (
+        "preset",
+        "envs x steps",
+        "sims",
+        "acting steps/s",
+        "frames/s",
+        "roofline steps/s",
+        "ratio",
+        "train other %",
+    ):
+        table.add_column(column, justify="right")
+    for r in results:
+        other = f"{100 * r['other_fraction']:.1f}%" if "other_fraction" in r else "-"
+        table.add_row(
+            r["preset"],
+            f"{r['num_envs']} x {r['unroll_length']}",
+            str(r["simulations"]),
+            f"{r['acting_steps_per_s']:,.0f}",
+            f"{r['frames_per_s']:,.0f}" if "frames_per_s" in r else "-",
+            f"{r['roofline_steps_per_s']:,.0f}",
+            f"{r['ratio']:.2f}",
+            other,
+        )
+    return table
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -278,31 +307,7 @@ def main(argv: list[str] | None = None) -> None:
             result.update(bench_training(name, args.train_seconds))
         results.append(result)
 
-    table = Table(title=f"make bench ({jax.devices()[0].platform}, {jax.device_count()} device)")
-    for column in (
-        "preset",
-        "envs x steps",
-        "sims",
-        "acting steps/s",
-        "frames/s",
-        "roofline steps/s",
-        "ratio",
-        "train other %",
-    ):
-        table.add_column(column, justify="right")
-    for r in results:
-        other = f"{100 * r['other_fraction']:.1f}%" if "other_fraction" in r else "-"
-        table.add_row(
-            r["preset"],
-            f"{r['num_envs']} x {r['unroll_length']}",
-            str(r["simulations"]),
-            f"{r['acting_steps_per_s']:,.0f}",
-            f"{r['frames_per_s']:,.0f}" if "frames_per_s" in r else "-",
-            f"{r['roofline_steps_per_s']:,.0f}",
-            f"{r['ratio']:.2f}",
-            other,
-        )
-    console.print(table)
+    console.print(results_table(results))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

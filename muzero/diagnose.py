@@ -300,22 +300,29 @@ def diagnose(
         "tactics": tactics,
         "files": {"csv": f"{stem}.csv", "png": f"{stem}.png"},
     }
-    with open(f"{stem}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     title = (
         f"{config.env.id} step {step}: {episodes} greedy episodes, {int(lengths.sum())} positions"
     )
     if not env.spec.two_player:
         title += f", mean return {returns.mean():.1f}"
-    plot(rows, f"{run_dir} | {title}", pathlib.Path(f"{stem}.png"), tactics)
-    pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
+    write_reports(stem, rows, summary, f"{run_dir} | {title}", tactics)
     print_table(rows, title)
     if tactics is not None:
         print_tactics(tactics)
     print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
     return summary
+
+
+def write_reports(
+    stem: pathlib.Path, rows: list[dict], summary: dict, title: str, tactics: dict | None
+) -> None:
+    """The per-step error table as CSV, its figure as PNG and the whole summary as JSON."""
+    with open(f"{stem}.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, title, pathlib.Path(f"{stem}.png"), tactics)
+    pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
 
 
 def _json_number(value: float) -> float | int | None:

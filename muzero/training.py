@@ -131,9 +131,10 @@ def check_config(config: Config) -> None:
 def validate_against_env(config: Config, spec: EnvSpec) -> None:
     """Checks that need the environment's sizes (not the replay's memory, which only training
     allocates); still before anything compiles."""
-    if config.network.torso == "resnet" and len(spec.observation_shape) not in (1, 3):
+    torso = config.network.torso
+    if torso.startswith("resnet") and len(spec.observation_shape) not in (1, 3):
         raise ValueError(
-            f"network.torso 'resnet' needs [H, W, C] observations; {spec.name} "
+            f"network.torso {torso!r} needs [H, W, C] observations; {spec.name} "
             f"has shape {spec.observation_shape}"
         )
     if spec.two_player:
@@ -195,6 +196,84 @@ def _should_stop(cfg: Config, counters: dict, elapsed: float) -> bool:
     )
 
 
+@dataclasses.dataclass
+class _Loop:
+    """What one training session carries from iteration to iteration."""
+
+    train_state: Any
+    replay: Any
+    actor: Any
+    key: jax.Array
+    counters: dict[str, int]
+    elapsed_before: float  # wall time of the sessions before this one (resume)
+    elapsed: float
+
+    def host_copy(self, pending_episodes: int) -> dict[str, Any]:
+        """A host copy of the whole state: orbax may write it in the background while the next
+        update donates (reuses) the device buffers."""
+        counters = {k: np.asarray(v, np.int64) for k, v in self.counters.items()}
+        counters["episodes"] = np.asarray(self.counters["episodes"] + pending_episodes, np.int64)
+        return jax.tree.map(
+            lambda x: np.array(x, copy=True),
+            {
+                "train_state": self.train_state,
+                "replay": self.replay,
+                "actor": self.actor,
+                "key": jax.random.key_data(self.key),
+                "counters": counters,
+                "elapsed_s": np.asarray(self.elapsed, np.float64),
+            },
+        )
+
+
+def _start_loop(c: Components, run_dir: pathlib.Path, start_step: int | None) -> _Loop:
+    """A fresh state, or the one of the checkpoint at `start_step`."""
+    state = init_state(c, c.config.run.seed)
+    if start_step is not None:
+        state = checkpointing.restore(run_dir, start_step, state)
+    elapsed = float(state["elapsed_s"])
+    return _Loop(
+        train_state=state["train_state"],
+        replay=state["replay"],
+        actor=state["actor"],
+        key=jax.random.wrap_key_data(jnp.asarray(state["key"])),
+        counters={k: int(v) for k, v in state["counters"].items()},
+        elapsed_before=elapsed,
+        elapsed=elapsed,
+    )
+
+
+def _iterate(
+    c: Components, loop: _Loop, host_actor: HostActor | None
+) -> tuple[Any, Any, float, float]:
+    """Act, store, and learn once the replay holds enough; returns (actor stats, learner
+    metrics or None, acting seconds, learning seconds)."""
+    cfg = c.config
+    loop.key, k_act, k_learn = jax.random.split(loop.key, 3)
+    t0 = time.perf_counter()
+    if host_actor is not None:
+        trajectory, stats = host_actor.act(loop.train_state.params, k_act)
+    else:
+        loop.actor, trajectory, stats = c.act(loop.train_state.params, loop.actor, k_act)
+    jax.block_until_ready(trajectory)
+    t1 = time.perf_counter()
+    loop.replay = c.add(loop.replay, trajectory)
+    counters = loop.counters
+    counters["steps_written"] += cfg.actor.unroll_length
+    counters["env_steps"] += cfg.actor.unroll_length * cfg.actor.num_envs
+    # A position is sampled only once its unroll and n-step target are both written.
+    lookahead = cfg.learner.unroll_steps + cfg.learner.td_steps
+    valid_per_env = min(counters["steps_written"], cfg.replay_steps_per_env) - lookahead
+    metrics = None
+    t2 = time.perf_counter()
+    if valid_per_env * cfg.actor.num_envs >= cfg.replay.min_size:
+        loop.train_state, loop.replay, metrics = c.learn(loop.train_state, loop.replay, k_learn)
+        jax.block_until_ready(loop.train_state)
+        counters["updates"] += cfg.learner.updates_per_iteration
+    counters["iterations"] += 1
+    return stats, metrics, t1 - t0, time.perf_counter() - t2
+
+
 def run(
     config: Config, resume: str | pathlib.Path | None = None, evaluate_at_end: bool = True
 ) -> pathlib.Path:
@@ -211,119 +290,51 @@ def run(
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2))
     print(memory.replay_summary(cfg, c.spec), flush=True)
 
-    state = init_state(c, cfg.run.seed)
-    if start_step is not None:
-        state = checkpointing.restore(run_dir, start_step, state)
-    counters = {k: int(v) for k, v in state["counters"].items()}
-    elapsed_before = float(state["elapsed_s"])
-    train_state, replay, actor = state["train_state"], state["replay"], state["actor"]
-    key = jax.random.wrap_key_data(jnp.asarray(state["key"]))
-    del state
+    loop = _start_loop(c, run_dir, start_step)
+    counters = loop.counters
     host_actor = None
     if c.host:
         # Fresh emulator seeds per session, so a resumed run does not replay its first games.
         seed = cfg.run.seed + 7919 * counters["iterations"]
         host_actor = HostActor(cfg, c.spec, c.search, seed=seed)
         if start_step is not None:
-            replay = mark_interrupted(replay)
-
+            loop.replay = mark_interrupted(loop.replay)
     logger = MetricsLogger(
         run_dir, cfg.run.tensorboard, resume_env_steps=counters["env_steps"] if start_step else None
     )
     manager = checkpointing.make_manager(run_dir, cfg.run.checkpoints_to_keep)
-    lookahead = cfg.learner.unroll_steps + cfg.learner.td_steps
-    steps_per_env = cfg.replay_steps_per_env
-
-    def snapshot(elapsed: float) -> dict[str, Any]:
-        """A host copy of the whole state: orbax may write it in the background while the next
-        update donates (reuses) the device buffers."""
-        return jax.tree.map(
-            lambda x: np.array(x, copy=True),
-            {
-                "train_state": train_state,
-                "replay": replay,
-                "actor": actor,
-                "key": jax.random.key_data(key),
-                "counters": {k: np.asarray(v, np.int64) for k, v in counters.items()}
-                | {
-                    "episodes": np.asarray(
-                        counters["episodes"] + window.pending_episodes(), np.int64
-                    )
-                },
-                "elapsed_s": np.asarray(elapsed, np.float64),
-            },
-        )
-
     if start_step is None and cfg.run.snapshot_interval_s > 0:
         # The untrained network too: the first point of an Elo-over-training curve.
-        checkpointing.save_snapshot(run_dir, 0, train_state.params)
+        checkpointing.save_snapshot(run_dir, 0, loop.train_state.params)
     progress = ProgressDisplay(
         cfg,
         enabled=cfg.run.progress,
-        start_elapsed=elapsed_before,
+        start_elapsed=loop.elapsed_before,
         start_env_steps=counters["env_steps"],
     )
     session_start = time.perf_counter()
-    last_log = last_checkpoint = last_eval = last_snapshot = session_start
+    last = dict.fromkeys(("log", "eval", "checkpoint", "snapshot"), session_start)
     window = _Window(session_start, counters)
     timing = {"act_s": 0.0, "learn_s": 0.0}
-    elapsed = elapsed_before
     with progress:
-        while not _should_stop(cfg, counters, elapsed):
-            key, k_act, k_learn = jax.random.split(key, 3)
-            t0 = time.perf_counter()
-            if host_actor is not None:
-                trajectory, stats = host_actor.act(train_state.params, k_act)
-            else:
-                actor, trajectory, stats = c.act(train_state.params, actor, k_act)
-            jax.block_until_ready(trajectory)
-            t1 = time.perf_counter()
-            replay = c.add(replay, trajectory)
-            counters["steps_written"] += cfg.actor.unroll_length
-            counters["env_steps"] += cfg.actor.unroll_length * cfg.actor.num_envs
-            valid_per_env = min(counters["steps_written"], steps_per_env) - lookahead
-            metrics = None
-            t2 = time.perf_counter()
-            if valid_per_env * cfg.actor.num_envs >= cfg.replay.min_size:
-                train_state, replay, metrics = c.learn(train_state, replay, k_learn)
-                jax.block_until_ready(train_state)
-                counters["updates"] += cfg.learner.updates_per_iteration
-            t3 = time.perf_counter()
-            counters["iterations"] += 1
-            timing["act_s"] += t1 - t0
-            timing["learn_s"] += t3 - t2
-            window.add(stats, metrics, t1 - t0, t3 - t2)
+        while not _should_stop(cfg, counters, loop.elapsed):
+            stats, metrics, act_s, learn_s = _iterate(c, loop, host_actor)
+            timing["act_s"] += act_s
+            timing["learn_s"] += learn_s
+            window.add(stats, metrics, act_s, learn_s)
 
             now = time.perf_counter()
-            elapsed = elapsed_before + (now - session_start)
-            if now - last_log >= cfg.run.log_interval_s:
-                row = window.flush(now, counters, elapsed)
-                logger.write(row)
-                progress.update(counters, elapsed, row)
-                last_log = now
-            if cfg.eval.interval_s > 0 and now - last_eval >= cfg.eval.interval_s:
-                result = evaluate(c, train_state.params, cfg.run.seed + counters["iterations"])
-                logger.write(
-                    {"env_steps": counters["env_steps"], "elapsed_s": elapsed, **result["metrics"]}
-                )
-                last_eval = time.perf_counter()
-            if now - last_checkpoint >= cfg.run.checkpoint_interval_s:
-                checkpointing.save(
-                    manager, counters["iterations"], snapshot(elapsed), train_state.params
-                )
-                last_checkpoint = time.perf_counter()
-            snapshot_every = cfg.run.snapshot_interval_s
-            if snapshot_every > 0 and now - last_snapshot >= snapshot_every:
-                checkpointing.save_snapshot(run_dir, counters["iterations"], train_state.params)
-                last_snapshot = time.perf_counter()
-            progress.update(counters, elapsed, None)
+            loop.elapsed = loop.elapsed_before + (now - session_start)
+            _on_schedule(c, run_dir, loop, window, logger, manager, progress, last, now)
+            progress.update(counters, loop.elapsed, None)
 
-    row = window.flush(time.perf_counter(), counters, elapsed)
+    row = window.flush(time.perf_counter(), counters, loop.elapsed)
     if row.get("actor/env_steps_per_s") is not None:
         logger.write(row)
-    checkpointing.save(manager, counters["iterations"], snapshot(elapsed), train_state.params)
+    state = loop.host_copy(window.pending_episodes())
+    checkpointing.save(manager, counters["iterations"], state, loop.train_state.params)
     if cfg.run.snapshot_interval_s > 0:
-        checkpointing.save_snapshot(run_dir, counters["iterations"], train_state.params)
+        checkpointing.save_snapshot(run_dir, counters["iterations"], loop.train_state.params)
     manager.wait_until_finished()
     manager.close()
     if host_actor is not None:
@@ -331,25 +342,73 @@ def run(
     session_wall = time.perf_counter() - session_start
     summary = {
         "run_dir": str(run_dir),
-        "elapsed_s": elapsed,
+        "elapsed_s": loop.elapsed,
         "session_wall_s": session_wall,
         **counters,
-        "act_s": timing["act_s"],
-        "learn_s": timing["learn_s"],
+        **timing,
         "other_fraction": max(0.0, 1 - (timing["act_s"] + timing["learn_s"]) / session_wall),
     }
+    _finish(c, run_dir, loop, logger, summary, evaluate_at_end)
+    progress.print_summary(summary)
+    return run_dir
+
+
+def _on_schedule(
+    c: Components,
+    run_dir: pathlib.Path,
+    loop: _Loop,
+    window: _Window,
+    logger: MetricsLogger,
+    manager: Any,
+    progress: ProgressDisplay,
+    last: dict[str, float],
+    now: float,
+) -> None:
+    """Log, evaluate, checkpoint and snapshot, each when its interval has passed since `last`."""
+    cfg, counters, params = c.config, loop.counters, loop.train_state.params
+    if now - last["log"] >= cfg.run.log_interval_s:
+        row = window.flush(now, counters, loop.elapsed)
+        logger.write(row)
+        progress.update(counters, loop.elapsed, row)
+        last["log"] = now
+    if cfg.eval.interval_s > 0 and now - last["eval"] >= cfg.eval.interval_s:
+        result = evaluate(c, params, cfg.run.seed + counters["iterations"])
+        at = {"env_steps": counters["env_steps"], "elapsed_s": loop.elapsed}
+        logger.write(at | result["metrics"])
+        last["eval"] = time.perf_counter()
+    if now - last["checkpoint"] >= cfg.run.checkpoint_interval_s:
+        state = loop.host_copy(window.pending_episodes())
+        checkpointing.save(manager, counters["iterations"], state, params)
+        last["checkpoint"] = time.perf_counter()
+    snapshot_every = cfg.run.snapshot_interval_s
+    if snapshot_every > 0 and now - last["snapshot"] >= snapshot_every:
+        checkpointing.save_snapshot(run_dir, counters["iterations"], params)
+        last["snapshot"] = time.perf_counter()
+
+
+def _finish(
+    c: Components,
+    run_dir: pathlib.Path,
+    loop: _Loop,
+    logger: MetricsLogger,
+    summary: dict[str, Any],
+    evaluate_at_end: bool,
+) -> None:
+    """The final evaluation, summary.json and the run's figure."""
     if evaluate_at_end:
-        result = evaluate(c, train_state.params, cfg.run.seed + 1)
+        result = evaluate(c, loop.train_state.params, c.config.run.seed + 1)
         summary["eval"] = result["details"]
         logger.write(
-            {"env_steps": counters["env_steps"], "elapsed_s": elapsed, **result["metrics"]}
+            {
+                "env_steps": loop.counters["env_steps"],
+                "elapsed_s": loop.elapsed,
+                **result["metrics"],
+            }
         )
         (run_dir / "eval.json").write_text(json.dumps(result["details"], indent=2))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     logger.close()
     plot_run(run_dir)
-    progress.print_summary(summary)
-    return run_dir
 
 
 class _Window:
