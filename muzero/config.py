@@ -120,14 +120,16 @@ class HistoryConfig:
 class NetworkConfig:
     """Representation, dynamics and prediction networks."""
 
-    torso: Literal["mlp", "resnet"] = "mlp"
-    """mlp for vector observations (flattened); resnet for board planes [H, W, C]."""
+    torso: Literal["mlp", "resnet", "resnet_mlp"] = "mlp"
+    """mlp for vector observations (flattened); resnet for board planes [H, W, C]; resnet_mlp:
+    a ResNet representation of the planes into a vector latent, with MLP dynamics and heads
+    (the convolutions run once per position, not once per unrolled or simulated step)."""
     hidden_size: int = 128
     """Width of every MLP hidden layer."""
     num_layers: int = 2
     """Hidden layers in each MLP (representation, dynamics, each head)."""
     latent_size: int = 64
-    """Size of the MLP latent state."""
+    """Size of the vector latent state (mlp, resnet_mlp)."""
     channels: int = 32
     """ResNet channels (the latent has this many planes)."""
     num_blocks: int = 2

@@ -1,7 +1,12 @@
 """Representation, dynamics and prediction networks (MuZero section 3 and appendix F).
 
-Two torsos share one interface:
+Three torsos share one interface:
 - `mlp`: vector observations are flattened; the latent is a vector [D].
+- `resnet_mlp`: a residual convolutional representation reads the board planes, so that local
+  patterns (three in a row and the empty cell that completes it) are features of the latent;
+  a Dense layer maps its planes to a vector latent [D], and dynamics and heads are the MLPs of
+  `mlp`. Convolutions run once per sample (at the root), not once per unrolled or simulated
+  step, which is what makes them affordable on a CPU.
 - `resnet`: board planes or pixels [H, W, C]; the latent is a stack of planes [H, W, C'] (for
   Atari after the paper's downsampling stem, 96x96 -> 6x6) and the action
   enters the dynamics as learned planes (a Dense map from the one-hot action to [H, W, 2]),
@@ -121,6 +126,9 @@ class Representation(nn.Module):
             x = nn.Conv(c.channels, (3, 3))(x)
         for _ in range(c.num_blocks):
             x = ResidualBlock(c.channels)(x)
+        if c.torso == "resnet_mlp":
+            x = nn.relu(nn.LayerNorm()(x)).reshape(x.shape[0], -1)
+            return normalize_latent(nn.Dense(c.latent_size)(x))
         return normalize_latent(x)
 
 

@@ -11,7 +11,13 @@ from muzero.value_transforms import logits_to_scalar
 
 
 @pytest.mark.parametrize(
-    "env_id,torso", [("tic_tac_toe", "mlp"), ("connect_four", "resnet"), ("CartPole-v1", "mlp")]
+    "env_id,torso",
+    [
+        ("tic_tac_toe", "mlp"),
+        ("connect_four", "resnet"),
+        ("connect_four", "resnet_mlp"),
+        ("CartPole-v1", "mlp"),
+    ],
 )
 def test_shapes_latent_range_and_neutral_start(env_id, torso):
     spec = envs.make(env_id).spec
