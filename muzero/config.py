@@ -144,10 +144,15 @@ class NetworkConfig:
     """Support of the categorical value head."""
     reward_support: SupportConfig = dataclasses.field(default_factory=SupportConfig)
     """Support of the categorical reward head."""
+    projection_size: int = 0
+    """Width of the SimSiam projection and prediction heads over the latent that the
+    temporal-consistency loss compares (EfficientZero, Ye et al. 2021); 0 = no such heads.
+    Needed by learner.consistency_loss_weight > 0."""
 
     def __post_init__(self) -> None:
         fields = ("hidden_size", "num_layers", "latent_size", "channels", "num_blocks")
         _at_least(self, "network", 1, *fields)
+        _at_least(self, "network", 0, "projection_size")
         _check(
             len(self.stem_blocks) == 3 and all(b >= 0 for b in self.stem_blocks),
             "network.stem_blocks",
@@ -274,6 +279,12 @@ class LearnerConfig:
     """Global gradient-norm clip; 0 = no clip."""
     value_loss_weight: float = 0.25
     """Weight of the value loss (MuZero Reanalyze appendix uses 0.25)."""
+    consistency_loss_weight: float = 0.0
+    """Weight of EfficientZero's temporal-consistency loss (Ye et al. 2021 use 2): at each
+    unrolled step k, the negative cosine similarity between the projected dynamics latent and
+    the stop-gradient projection of the representation of the real observation k steps later.
+    It teaches the dynamics to land where the representation would, so the heads trained on
+    real positions also read the imagined ones. 0 = off; needs network.projection_size > 0."""
     updates_per_iteration: int = 8
     """Updates after every acting call (one jitted scan)."""
 
@@ -290,6 +301,7 @@ class LearnerConfig:
             self.final_lr_fraction,
         )
         _at_least(self, "learner", 0, "weight_decay", "max_grad_norm", "value_loss_weight")
+        _at_least(self, "learner", 0, "consistency_loss_weight")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -392,6 +404,12 @@ class Config:
             f"steps per environment (unroll + td steps + history frames + one acting chunk) "
             f"for {self.actor.num_envs} envs",
             self.replay.capacity,
+        )
+        _check(
+            self.learner.consistency_loss_weight == 0 or self.network.projection_size > 0,
+            "learner.consistency_loss_weight",
+            "needs network.projection_size > 0 (the heads the loss compares)",
+            self.learner.consistency_loss_weight,
         )
         _check(
             self.replay.min_size <= self.replay.capacity,

@@ -66,6 +66,7 @@ def make_update_fn(
     value_support = config.network.value_support.build()
     reward_support = config.network.reward_support.build()
     discount = tree_discount(config, spec)
+    consistency = lc.consistency_loss_weight
 
     def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         batch = replay_lib.sample(
@@ -79,9 +80,16 @@ def make_update_fn(
             rc.importance_exponent,
             history_frames=config.history.frames,
             action_planes=config.history.action_planes,
+            next_observations=consistency > 0,
         )
         grads, info = jax.grad(muzero_loss, has_aux=True)(
-            state.params, batch, model, value_support, reward_support, lc.value_loss_weight
+            state.params,
+            batch,
+            model,
+            value_support,
+            reward_support,
+            lc.value_loss_weight,
+            consistency,
         )
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -94,6 +102,8 @@ def make_update_fn(
             "learner/value_error": info.value_error,
             "learner/grad_norm": optax.tree.norm(grads),
         }
+        if consistency:
+            metrics["learner/consistency_loss"] = info.consistency
         return TrainState(params=params, opt_state=opt_state, step=state.step + 1), replay, metrics
 
     return update

@@ -16,6 +16,10 @@ Latent states are min-max normalised to [0, 1] per sample (MuZero appendix G), w
 dynamics input on the same scale as the representation output however long the unroll.
 Heads end in zero-initialised layers so an untrained model predicts a uniform policy and a
 value and reward of exactly zero.
+
+With `projection_size > 0` the model also has EfficientZero's SimSiam heads (Ye et al. 2021,
+after Chen & He 2021): a projection of any latent and, on the online branch only, a
+prediction head after it; `muzero.losses` compares them across the dynamics.
 """
 
 from __future__ import annotations
@@ -160,6 +164,25 @@ class Dynamics(nn.Module):
         return reward, next_latent
 
 
+class Projection(nn.Module):
+    """SimSiam heads over a latent (EfficientZero appendix A.2, LayerNorm for BatchNorm):
+    projection Dense-LN-ReLU-Dense-LN-ReLU-Dense-LN, then, on the online branch, the
+    prediction Dense(P/2)-LN-ReLU-Dense(P). Both branches share the projection."""
+
+    size: int
+
+    @nn.compact
+    def __call__(self, latent: Array, online: bool) -> Array:
+        x = latent.reshape(latent.shape[0], -1)
+        for _ in range(2):
+            x = nn.relu(nn.LayerNorm()(nn.Dense(self.size)(x)))
+        x = nn.LayerNorm()(nn.Dense(self.size)(x))
+        if not online:  # `init` runs the online branch, so the predictor's parameters exist
+            return x
+        x = nn.relu(nn.LayerNorm()(nn.Dense(max(self.size // 2, 1))(x)))
+        return nn.Dense(self.size)(x)
+
+
 class Model(NamedTuple):
     """The three MuZero functions as pure functions of (params, inputs); inputs are batched."""
 
@@ -167,27 +190,37 @@ class Model(NamedTuple):
     represent: Callable[[Params, Array], Array]  # [B, *O] -> latent [B, ...]
     dynamics: Callable[[Params, Array, Array], tuple[Array, Array]]  # -> ([B, S], latent)
     predict: Callable[[Params, Array], tuple[Array, Array]]  # -> ([B, A], [B, S])
+    # (params, latent [B, ...], online) -> [B, P]; None without projection heads.
+    project: Callable[[Params, Array, bool], Array] | None = None
 
 
 def make_model(config: NetworkConfig, spec: EnvSpec) -> Model:
     representation = Representation(config)
     dynamics = Dynamics(config, spec.num_actions)
     heads = Heads(config, spec.num_actions)
+    projection = Projection(config.projection_size) if config.projection_size else None
 
     def init(key: PRNGKey) -> Params:
-        k_repr, k_dyn, k_pred = jax.random.split(key, 3)
+        k_repr, k_dyn, k_pred, k_proj = jax.random.split(key, 4)
         observation = jnp.zeros((1, *spec.observation_shape), spec.observation_dtype)
         latent = jax.eval_shape(representation.init_with_output, k_repr, observation)[0]
         latent = jnp.zeros(latent.shape, latent.dtype)
-        return {
+        params = {
             "representation": representation.init(k_repr, observation),
             "dynamics": dynamics.init(k_dyn, latent, jnp.zeros((1,), jnp.int32)),
             "prediction": heads.init(k_pred, latent),
         }
+        if projection is not None:
+            params["projection"] = projection.init(k_proj, latent, True)
+        return params
+
+    def project(p: Params, latent: Array, online: bool) -> Array:
+        return projection.apply(p["projection"], latent, online)
 
     return Model(
         init=init,
         represent=lambda p, obs: representation.apply(p["representation"], obs),
         dynamics=lambda p, latent, a: dynamics.apply(p["dynamics"], latent, a),
         predict=lambda p, latent: heads.apply(p["prediction"], latent),
+        project=project if projection is not None else None,
     )

@@ -59,6 +59,9 @@ class Batch(struct.PyTreeNode):
     targets: UnrollTargets  # fields [B, K(+1), ...]
     weight: Array  # [B] importance weights
     index: Array  # [B] flat position in [E * L], for the priority update
+    # [B, K, *O] the observations 1..K records later (EfficientZero's consistency targets;
+    # past an episode's end they belong to the next episode and the loss masks them), or None.
+    next_observation: Array | None = None
 
 
 def init_replay(spec: EnvSpec, num_envs: int, steps_per_env: int) -> ReplayState:
@@ -133,9 +136,11 @@ def sample(
     importance_exponent: float,
     history_frames: int = 1,
     action_planes: bool = False,
+    next_observations: bool = False,
 ) -> Batch:
     """Draw `batch_size` positions by priority and build their observations (histories of
-    `history_frames` frames, see `muzero.history`) and unroll targets."""
+    `history_frames` frames, see `muzero.history`) and unroll targets; with
+    `next_observations`, also the observations of the K records after each position."""
     num_envs, length = replay.action.shape
     window_size = unroll_steps + td_steps + 1
     # The history needs the N - 1 frames before a position and, with action planes, the
@@ -166,20 +171,31 @@ def sample(
         policy=replay.policy[rows, positions],
     )
     targets = jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(window)
-    past = history_lib.from_replay(
-        replay.observation,
-        replay.action,
-        replay.terminated | replay.truncated,
-        slot_times(replay),
-        env,
-        slot,
-        history_frames,
-    )
+    absolute = slot_times(replay)
+
+    def observation_at(slots: Array) -> Array:
+        past = history_lib.from_replay(
+            replay.observation,
+            replay.action,
+            replay.terminated | replay.truncated,
+            absolute,
+            env,
+            slots,
+            history_frames,
+        )
+        return history_lib.stack(past, replay.policy.shape[-1], action_planes)
+
+    later = None
+    if next_observations:  # records t+1 .. t+K lie inside the window, so they are written
+        later = jnp.stack(
+            [observation_at((slot + k) % length) for k in range(1, unroll_steps + 1)], axis=1
+        )
     return Batch(
-        observation=history_lib.stack(past, replay.policy.shape[-1], action_planes),
+        observation=observation_at(slot),
         targets=targets,
         weight=weight.astype(jnp.float32),
         index=index,
+        next_observation=later,
     )
 
 

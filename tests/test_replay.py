@@ -73,6 +73,27 @@ def test_samples_come_from_valid_positions_with_their_window():
     np.testing.assert_allclose(batch.targets.value[:, 0], 2 * t0 + 1)
 
 
+def test_replay_gives_the_observations_of_the_next_k_records():
+    replay = R.init_replay(SPEC, num_envs=3, steps_per_env=16)
+    for i in range(6):
+        replay = R.add(replay, chunk(4, 3, 4 * i))
+    batch = R.sample(
+        replay, jax.random.key(0), 128, unroll_steps=3, td_steps=2, discount=1.0,
+        priority_exponent=0.0, importance_exponent=0.0, next_observations=True,
+    )  # fmt: skip
+    t0 = np.asarray(batch.observation[:, 0])
+    later = np.asarray(batch.next_observation)
+    assert later.shape == (128, 3, 2)
+    # the observation encodes (time, env): k records later is time t0 + k, the same env.
+    np.testing.assert_array_equal(later[:, :, 0], t0[:, None] + np.arange(1, 4)[None, :])
+    np.testing.assert_array_equal(later[:, :, 1], np.repeat(batch.observation[:, 1:], 3, 1))
+    plain = R.sample(
+        replay, jax.random.key(0), 128, unroll_steps=3, td_steps=2, discount=1.0,
+        priority_exponent=0.0, importance_exponent=0.0,
+    )  # fmt: skip
+    assert plain.next_observation is None
+
+
 def test_priorities_shape_sampling_and_importance_weights():
     replay = R.init_replay(SPEC, num_envs=1, steps_per_env=16)
     for i in range(4):

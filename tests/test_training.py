@@ -92,14 +92,17 @@ def test_agent_plays_from_raw_pgx_observations(smoke_run):
 
 
 def test_puct_search_and_resnet_torso_run_in_the_loop(tmp_path):
-    """The other search (pUCT, Dirichlet noise) and torso (ResNet) on a second pgx game."""
+    """The other search (pUCT, Dirichlet noise) and torso (ResNet) on a second pgx game, with
+    EfficientZero's consistency loss over plane latents."""
     base = smoke(tmp_path, max_iterations=3)
     config = base.replace(
         env=dataclasses.replace(base.env, id="connect_four"),
-        network=dataclasses.replace(base.network, torso="resnet", channels=8, num_blocks=1),
+        network=dataclasses.replace(
+            base.network, torso="resnet", channels=8, num_blocks=1, projection_size=16
+        ),
         search=dataclasses.replace(base.search, algorithm="muzero"),
         actor=dataclasses.replace(base.actor, num_envs=8),
-        learner=dataclasses.replace(base.learner, td_steps=4),
+        learner=dataclasses.replace(base.learner, td_steps=4, consistency_loss_weight=2.0),
         replay=dataclasses.replace(base.replay, min_size=16),
     )
     run_dir = training.run(config, evaluate_at_end=False)
@@ -107,3 +110,5 @@ def test_puct_search_and_resnet_torso_run_in_the_loop(tmp_path):
     assert summary["iterations"] == 3 and summary["updates"] > 0
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(row["learner/loss"]) for row in rows if "learner/loss" in row)
+    consistency = [row["learner/consistency_loss"] for row in rows if "learner/loss" in row]
+    assert consistency and all(-1.0 <= c <= 1.0 for c in consistency)

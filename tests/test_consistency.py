@@ -1,0 +1,105 @@
+"""EfficientZero's temporal-consistency loss: its targets, heads, masking and stop-gradient."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import envs
+from configs import get_preset
+from muzero import replay as R
+from muzero.config import NetworkConfig, SupportConfig
+from muzero.losses import consistency_targets, muzero_loss, negative_cosine
+from muzero.networks import make_model
+from muzero.targets import UnrollTargets
+
+
+def test_negative_cosine_by_hand():
+    x = jnp.asarray([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [3.0, 4.0]])
+    y = jnp.asarray([[2.0, 0.0], [0.0, 5.0], [-1.0, 0.0], [4.0, 3.0]])
+    np.testing.assert_allclose(negative_cosine(x, y), [-1.0, 0.0, 1.0, -24 / 25], rtol=1e-6)
+
+
+@pytest.mark.parametrize("torso", ["mlp", "resnet"])
+def test_projection_heads_exist_only_when_asked(torso):
+    spec = envs.make("connect_four").spec
+    base = NetworkConfig(torso=torso, hidden_size=16, latent_size=8, channels=4, num_blocks=1)
+    assert make_model(base, spec).project is None
+    assert "projection" not in make_model(base, spec).init(jax.random.key(0))
+    model = make_model(dataclasses.replace(base, projection_size=12), spec)
+    params = model.init(jax.random.key(0))
+    latent = model.represent(params, jnp.zeros((5, *spec.observation_shape), bool))
+    assert model.project(params, latent, True).shape == (5, 12)
+    assert model.project(params, latent, False).shape == (5, 12)
+
+
+def _tiny_batch(spec, num_unroll, alive):
+    """A random batch whose unrolled steps are all in the episode (alive) or all past it."""
+    k = jax.random.split(jax.random.key(3), 3)
+    obs = jax.random.bernoulli(k[0], 0.3, (4, *spec.observation_shape))
+    later = jax.random.bernoulli(k[1], 0.3, (4, num_unroll, *spec.observation_shape))
+    mask = jnp.ones((4, num_unroll + 1)).at[:, 1:].set(1.0 if alive else 0.0)
+    targets = UnrollTargets(
+        actions=jax.random.randint(k[2], (4, num_unroll), 0, spec.num_actions),
+        value=jnp.zeros((4, num_unroll + 1)),
+        value_mask=mask,
+        reward=jnp.zeros((4, num_unroll + 1)),
+        reward_mask=mask,
+        policy=jnp.ones((4, num_unroll + 1, spec.num_actions)) / spec.num_actions,
+        policy_mask=mask,
+    )
+    return R.Batch(
+        observation=obs, targets=targets, weight=jnp.ones(4), index=jnp.arange(4),
+        next_observation=later,
+    )  # fmt: skip
+
+
+def _loss_parts():
+    spec = envs.make("tic_tac_toe").spec
+    unit = SupportConfig(min_value=-1.0, max_value=1.0, num_bins=5, transform=False)
+    config = NetworkConfig(
+        hidden_size=16, latent_size=8, projection_size=6, value_support=unit, reward_support=unit
+    )
+    model = make_model(config, spec)
+    return spec, model, model.init(jax.random.key(0)), unit.build()
+
+
+def test_consistency_loss_is_the_mean_negative_cosine_of_the_unrolled_latents():
+    spec, model, params, support = _loss_parts()
+    batch = _tiny_batch(spec, 2, alive=True)
+    _, info = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
+    latent = model.represent(params, batch.observation)
+    expected = []
+    for k in range(2):
+        _, latent = model.dynamics(params, latent, batch.targets.actions[:, k])
+        target = model.project(params, model.represent(params, batch.next_observation[:, k]), False)
+        expected.append(negative_cosine(model.project(params, latent, True), target).mean())
+    assert float(info.consistency) == pytest.approx(float(np.mean(expected)), rel=1e-5)
+    plain_total, _ = muzero_loss(params, batch, model, support, support, 1.0, 0.0)
+    total, _ = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
+    # each step's term is scaled by 1/K like the other unrolled losses, then by the weight.
+    assert float(total - plain_total) == pytest.approx(2.0 * float(np.sum(expected)) / 2, rel=1e-4)
+
+
+def test_consistency_is_masked_past_the_episode_end():
+    spec, model, params, support = _loss_parts()
+    batch = _tiny_batch(spec, 2, alive=False)
+    with_it, info = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
+    without, _ = muzero_loss(params, batch, model, support, support, 1.0, 0.0)
+    assert float(info.consistency) == 0.0
+    assert float(with_it) == pytest.approx(float(without))
+
+
+def test_no_gradient_flows_through_the_target_branch():
+    spec, model, params, _ = _loss_parts()
+    later = jax.random.bernoulli(jax.random.key(1), 0.3, (3, 2, *spec.observation_shape))
+    grads = jax.grad(lambda p: jnp.sum(consistency_targets(p, model, later) ** 2))(params)
+    assert all(float(jnp.abs(g).max()) == 0.0 for g in jax.tree.leaves(grads))
+
+
+def test_a_consistency_weight_without_projection_heads_is_refused():
+    config = get_preset("smoke")
+    with pytest.raises(ValueError, match="learner.consistency_loss_weight.*projection_size"):
+        config.replace(learner=dataclasses.replace(config.learner, consistency_loss_weight=2.0))
