@@ -7,7 +7,9 @@ says what is compared and which steps count.
 
 For the two-player board games (tic-tac-toe, connect four) it also tests tactics, whether the
 model knows when a move wins or must block (`muzero.tactics`), in a second table and under
-"tactics" in the JSON.
+"tactics" in the JSON, and whether the learned dynamics is what holds the search back: the
+mistakes of a one-move lookahead through the model against the same lookahead through the real
+next positions (`muzero.lookahead`), in a third table and under "lookahead".
 
 Outputs go to `<run dir>/diagnose/diagnose-<step>.{csv,png,json}` and a table is printed.
 """
@@ -138,6 +140,34 @@ def print_tactics(report: dict[str, Any]) -> None:
     Console().print(table)
 
 
+def print_lookahead(report: dict[str, Any]) -> None:
+    """Mistake rates of the one-move players, overall and by phase."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from muzero.lookahead import PLAYERS
+
+    if "skipped" in report:
+        print(f"lookahead: {report['skipped']}")
+        return
+    phases = list(report[PLAYERS[0]]["phases"])
+    table = Table(
+        title=f"one-move lookahead: mistakes on {report['positions']} benchmark positions",
+        caption="prior: no lookahead; imagined: reward and value through the learned dynamics; "
+        "real: the same heads on the true next positions",
+    )
+    table.add_column("player")
+    table.add_column("mistakes [95%]", justify="right")
+    for phase in phases:
+        table.add_column(phase, justify="right")
+    for name in PLAYERS:
+        r = report[name]
+        low, high = r["mistake_rate_ci95"]
+        cells = [f"{p['mistakes']}/{p['positions']}" for p in r["phases"].values()]
+        table.add_row(name, f"{r['mistake_rate']:.1%} [{low:.1%}, {high:.1%}]", *cells)
+    Console().print(table)
+
+
 def _cell(value: float | int | None) -> str:
     if value is None:
         return "-"
@@ -199,11 +229,18 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="board games: at most this many distinct positions of each kind (immediate win, "
         "forced block); 0 skips the tactics (default 200)",
     )
+    parser.add_argument(
+        "--lookahead-positions",
+        type=int,
+        help="board games: positions of the mistake benchmark for the imagined-against-real "
+        "lookahead (default: the benchmark's count, 800 at connect four); 0 skips it",
+    )
     args = parser.parse_args(argv)
-    if args.tactics_positions < 0:
-        parser.exit(
-            2, f"error: --tactics-positions must be at least 0, got {args.tactics_positions}\n"
-        )
+    for name in ("tactics_positions", "lookahead_positions"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            flag = "--" + name.replace("_", "-")
+            parser.exit(2, f"error: {flag} must be at least 0, got {value}\n")
     for name in ("episodes", "unroll", "num_simulations", "max_steps", "tactics_games"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -247,12 +284,16 @@ def diagnose(
     max_steps: int = 1000,
     tactics_games: int = 256,
     tactics_positions: int = 200,
+    lookahead_positions: int | None = None,
 ) -> dict[str, Any]:
     """Play, unroll, compare; write the CSV, PNG and JSON; returns the JSON summary.
 
-    `tactics_positions` caps each kind of tactical position (0: no tactics report).
+    `tactics_positions` caps each kind of tactical position (0: no tactics report);
+    `lookahead_positions` counts the benchmark positions of the lookahead report (None: the
+    benchmark's default; 0: none).
     """
     import envs
+    from muzero.lookahead import lookahead_report
     from muzero.networks import make_model
     from muzero.search import make_search_fn
     from muzero.tactics import tactics_report
@@ -276,6 +317,9 @@ def diagnose(
     if tactics_positions:  # board games only; others get a "skipped" line
         kwargs = dict(games=tactics_games, cap=tactics_positions, seed=seed)
         tactics = tactics_report(env, model, config, params, search, **kwargs)
+    lookahead = None
+    if lookahead_positions != 0:
+        lookahead = lookahead_report(env, model, config, params, lookahead_positions)
 
     returns = np.where(record.valid, record.reward, 0.0).sum(axis=1)
     out_dir = pathlib.Path(run_dir) / "diagnose"
@@ -298,6 +342,7 @@ def diagnose(
         "positions": int(lengths.sum()),
         "steps": [{key: _json_number(v) for key, v in row.items()} for row in rows],
         "tactics": tactics,
+        "lookahead": lookahead,
         "files": {"csv": f"{stem}.csv", "png": f"{stem}.png"},
     }
     title = (
@@ -309,6 +354,8 @@ def diagnose(
     print_table(rows, title)
     if tactics is not None:
         print_tactics(tactics)
+    if lookahead is not None:
+        print_lookahead(lookahead)
     print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
     return summary
 
@@ -357,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
         max_steps=args.max_steps,
         tactics_games=args.tactics_games,
         tactics_positions=args.tactics_positions,
+        lookahead_positions=args.lookahead_positions,
     )
 
 

@@ -172,10 +172,14 @@ def check_rows(rows, summary, unroll_steps):
 def test_cli_on_the_smoke_run(smoke_run, capsys):
     """The trained tic-tac-toe smoke run: two players, the greedy search on both sides."""
     run_dir, components = smoke_run
-    main([str(run_dir), "--episodes", "2", "--tactics-games", "32", "--tactics-positions", "10"])
+    main([
+        str(run_dir), "--episodes", "2", "--tactics-games", "32", "--tactics-positions", "10",
+        "--lookahead-positions", "40",
+    ])  # fmt: skip
     printed = capsys.readouterr().out
     assert "policy KL" in printed and "top-1" in printed
     assert "immediate win" in printed and "forced block" in printed
+    assert "one-move lookahead: mistakes on 40 benchmark positions" in printed
     (step,) = {p.stem.removeprefix("diagnose-") for p in (run_dir / "diagnose").iterdir()}
     rows, summary = read_outputs(run_dir, step)
     k = components.config.learner.unroll_steps
@@ -187,6 +191,9 @@ def test_cli_on_the_smoke_run(smoke_run, capsys):
     for kind in ("immediate_win", "forced_block"):
         assert 0 < tactics[kind]["positions"] <= 10
         assert 0.0 <= tactics[kind]["search_plays"] <= 1.0
+    lookahead = summary["lookahead"]
+    for player in ("prior", "imagined", "real"):
+        assert lookahead[player]["positions"] == 40
 
 
 def test_single_player_outputs(tmp_path):
@@ -199,6 +206,7 @@ def test_single_player_outputs(tmp_path):
     check_rows(rows, summary, 2)
     assert sum(summary["episode_returns"]) == summary["positions"]  # CartPole: +1 a move
     assert "not a board game" in summary["tactics"]["skipped"]
+    assert "no mistake benchmark" in summary["lookahead"]["skipped"]
 
 
 def test_bad_run_dir_and_host_env_fail_in_one_line(tmp_path, capsys):
