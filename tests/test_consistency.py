@@ -22,14 +22,15 @@ def test_negative_cosine_by_hand():
     np.testing.assert_allclose(negative_cosine(x, y), [-1.0, 0.0, 1.0, -24 / 25], rtol=1e-6)
 
 
-@pytest.mark.parametrize("torso", ["mlp", "resnet"])
-def test_projection_heads_exist_only_when_asked(torso):
+def test_projection_heads_exist_only_when_asked():
+    """Plane latents (resnet) are flattened by the projection; vector latents are in the loss
+    tests below."""
     spec = envs.make("connect_four").spec
-    base = NetworkConfig(torso=torso, hidden_size=16, latent_size=8, channels=4, num_blocks=1)
+    base = NetworkConfig(torso="resnet", hidden_size=16, latent_size=8, channels=4, num_blocks=1)
     assert make_model(base, spec).project is None
-    assert "projection" not in make_model(base, spec).init(jax.random.key(0))
+    assert "projection" not in jax.eval_shape(make_model(base, spec).init, jax.random.key(0))
     model = make_model(dataclasses.replace(base, projection_size=12), spec)
-    params = model.init(jax.random.key(0))
+    params = jax.jit(model.init)(jax.random.key(0))
     latent = model.represent(params, jnp.zeros((5, *spec.observation_shape), bool))
     assert model.project(params, latent, True).shape == (5, 12)
     assert model.project(params, latent, False).shape == (5, 12)
@@ -56,7 +57,8 @@ def _tiny_batch(spec, num_unroll, alive):
     )  # fmt: skip
 
 
-def _loss_parts():
+@pytest.fixture(scope="module")
+def parts():
     spec = envs.make("tic_tac_toe").spec
     unit = SupportConfig(min_value=-1.0, max_value=1.0, num_bins=5, transform=False)
     config = NetworkConfig(
@@ -66,8 +68,8 @@ def _loss_parts():
     return spec, model, model.init(jax.random.key(0)), unit.build()
 
 
-def test_consistency_loss_is_the_mean_negative_cosine_of_the_unrolled_latents():
-    spec, model, params, support = _loss_parts()
+def test_consistency_loss_is_the_mean_negative_cosine_of_the_unrolled_latents(parts):
+    spec, model, params, support = parts
     batch = _tiny_batch(spec, 2, alive=True)
     _, info = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
     latent = model.represent(params, batch.observation)
@@ -83,8 +85,8 @@ def test_consistency_loss_is_the_mean_negative_cosine_of_the_unrolled_latents():
     assert float(total - plain_total) == pytest.approx(2.0 * float(np.sum(expected)) / 2, rel=1e-4)
 
 
-def test_consistency_is_masked_past_the_episode_end():
-    spec, model, params, support = _loss_parts()
+def test_consistency_is_masked_past_the_episode_end(parts):
+    spec, model, params, support = parts
     batch = _tiny_batch(spec, 2, alive=False)
     with_it, info = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
     without, _ = muzero_loss(params, batch, model, support, support, 1.0, 0.0)
@@ -92,8 +94,8 @@ def test_consistency_is_masked_past_the_episode_end():
     assert float(with_it) == pytest.approx(float(without))
 
 
-def test_no_gradient_flows_through_the_target_branch():
-    spec, model, params, _ = _loss_parts()
+def test_no_gradient_flows_through_the_target_branch(parts):
+    spec, model, params, _ = parts
     later = jax.random.bernoulli(jax.random.key(1), 0.3, (3, 2, *spec.observation_shape))
     grads = jax.grad(lambda p: jnp.sum(consistency_targets(p, model, later) ** 2))(params)
     assert all(float(jnp.abs(g).max()) == 0.0 for g in jax.tree.leaves(grads))

@@ -87,11 +87,6 @@ def test_replay_gives_the_observations_of_the_next_k_records():
     # the observation encodes (time, env): k records later is time t0 + k, the same env.
     np.testing.assert_array_equal(later[:, :, 0], t0[:, None] + np.arange(1, 4)[None, :])
     np.testing.assert_array_equal(later[:, :, 1], np.repeat(batch.observation[:, 1:], 3, 1))
-    plain = R.sample(
-        replay, jax.random.key(0), 128, unroll_steps=3, td_steps=2, discount=1.0,
-        priority_exponent=0.0, importance_exponent=0.0,
-    )  # fmt: skip
-    assert plain.next_observation is None
 
 
 def test_priorities_shape_sampling_and_importance_weights():
