@@ -293,10 +293,8 @@ def diagnose(
     benchmark's default; 0: none).
     """
     import envs
-    from muzero.lookahead import lookahead_report
     from muzero.networks import make_model
     from muzero.search import make_search_fn
-    from muzero.tactics import tactics_report
     from muzero.training import network_spec
 
     k = unroll_steps or config.learner.unroll_steps
@@ -313,14 +311,10 @@ def diagnose(
     errors = jax.jit(make_analysis(model, config, env.spec, k))(params, record)
     rows = summarize(errors)
 
-    tactics = None
-    if tactics_positions:  # board games only; others get a "skipped" line
-        kwargs = dict(games=tactics_games, cap=tactics_positions, seed=seed)
-        tactics = tactics_report(env, model, config, params, search, **kwargs)
-    lookahead = None
-    if lookahead_positions != 0:
-        lookahead = lookahead_report(env, model, config, params, lookahead_positions)
-
+    tactics, lookahead = board_game_reports(
+        env, model, config, params, search, seed, tactics_games, tactics_positions,
+        lookahead_positions,
+    )  # fmt: skip
     returns = np.where(record.valid, record.reward, 0.0).sum(axis=1)
     out_dir = pathlib.Path(run_dir) / "diagnose"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -352,12 +346,41 @@ def diagnose(
         title += f", mean return {returns.mean():.1f}"
     write_reports(stem, rows, summary, f"{run_dir} | {title}", tactics)
     print_table(rows, title)
+    print_board_game_reports(tactics, lookahead)
+    print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
+    return summary
+
+
+def print_board_game_reports(tactics: dict | None, lookahead: dict | None) -> None:
     if tactics is not None:
         print_tactics(tactics)
     if lookahead is not None:
         print_lookahead(lookahead)
-    print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
-    return summary
+
+
+def board_game_reports(
+    env,
+    model,
+    config: Config,
+    params: Params,
+    search,
+    seed: int,
+    tactics_games: int,
+    tactics_positions: int,
+    lookahead_positions: int | None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The tactics and one-move lookahead reports (None where asked for 0 positions; games
+    without them get a "skipped" line)."""
+    from muzero.lookahead import lookahead_report
+    from muzero.tactics import tactics_report
+
+    tactics = lookahead = None
+    if tactics_positions:
+        kwargs = dict(games=tactics_games, cap=tactics_positions, seed=seed)
+        tactics = tactics_report(env, model, config, params, search, **kwargs)
+    if lookahead_positions != 0:
+        lookahead = lookahead_report(env, model, config, params, lookahead_positions)
+    return tactics, lookahead
 
 
 def write_reports(
