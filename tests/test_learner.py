@@ -1,0 +1,50 @@
+"""The learner's batch of updates against the same updates taken one at a time."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from configs import get_preset
+from muzero import training
+from muzero.learner import make_optimizer, make_update_fn
+
+
+def test_learn_equals_its_updates_one_by_one():
+    base = get_preset("smoke")
+    config = base.replace(learner=dataclasses.replace(base.learner, updates_per_iteration=3))
+    c = training.build(config)
+    state = training.init_state(c, seed=0)
+    replay, actor = state["replay"], state["actor"]
+    params = state["train_state"].params
+    for i in range(4):  # a few acting chunks of real self-play in the replay
+        actor, trajectory, _ = c.act(params, actor, jax.random.key(i))
+        replay = c.add(replay, trajectory)
+    key = jax.random.key(42)
+    copy = lambda tree: jax.tree.map(jnp.copy, tree)  # noqa: E731 (learn donates its inputs)
+
+    learned, learned_replay, metrics = c.learn(copy(state["train_state"]), copy(replay), key)
+
+    net_spec = training.network_spec(c.spec, config)
+    update = jax.jit(make_update_fn(c.model, make_optimizer(config), config, net_spec))
+    train_state, one_by_one = copy(state["train_state"]), []
+    for step_key in jax.random.split(key, 3):
+        train_state, replay, m = update(train_state, replay, step_key)
+        one_by_one.append(m)
+
+    assert int(learned.step) == int(train_state.step) == 3
+    for a, b in zip(
+        jax.tree.leaves(learned.params), jax.tree.leaves(train_state.params), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(learned_replay.priority, replay.priority, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(learned_replay.max_priority, replay.max_priority, rtol=1e-6)
+    for name, value in metrics.items():
+        expected = np.mean([float(m[name]) for m in one_by_one])
+        np.testing.assert_allclose(float(value), expected, rtol=1e-5, err_msg=name)
+    # The updates did something: parameters and priorities moved from where they started.
+    start = jax.tree.leaves(state["train_state"].params)
+    assert any(
+        not np.allclose(a, b) for a, b in zip(start, jax.tree.leaves(learned.params), strict=True)
+    )
