@@ -24,7 +24,9 @@ def test_agent_acts_on_gymnasium_cartpole_observations():
         assert result.action in (0, 1)
         assert result.policy.sum() == pytest.approx(1.0, abs=1e-5)
         assert result.visit_counts.sum() == config.search.num_simulations
-        observation, reward, terminated, truncated, _ = env.step(agent.act(observation))
-        assert not truncated
+        action = agent.act(observation)  # the searched move, and the history advances
+        assert action == result.action  # evaluation search: no root noise, same answer
+        assert result.visit_counts[action] == result.visit_counts.max()
+        observation, reward, terminated, truncated, _ = env.step(action)
     with pytest.raises(ValueError, match="legal_action_mask"):
         agent.act(observation, np.zeros(2, bool))

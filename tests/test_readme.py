@@ -3,6 +3,8 @@
 import pathlib
 import re
 
+import pytest
+
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -27,4 +29,9 @@ def test_readme_atari_agent_example_runs(atari_smoke_run):
     )
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
-    assert namespace["observation"].shape == (210, 160, 3)
+    # The agent the example leaves behind searches on from gymnasium's next raw frame.
+    agent, observation = namespace["agent"], namespace["observation"]
+    assert 0 <= agent._prev_action < agent.spec.num_actions  # it acted, legally
+    result = agent.search(observation)
+    assert result.policy.shape == (agent.spec.num_actions,)
+    assert result.policy.sum() == pytest.approx(1.0, abs=1e-5)
