@@ -65,7 +65,7 @@ gnugo: $(STAMP) need-run  ## match a Go run against GNU Go through GTP: make gnu
 test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q
 
-test-slow: $(STAMP)  ## long learning tests
+test-slow: $(STAMP)  ## long learning tests and long end-to-end runs
 	$(BIN)/python -m pytest -m slow -q
 
 bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole atari100k']

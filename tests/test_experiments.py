@@ -34,7 +34,16 @@ def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
     assert rates and all(mistakes[c].between(0, 1).all() for c in rates)
 
 
-@pytest.mark.parametrize("name", ["gumbel_few_simulations", "simulations_in_training", "atari100k"])
+# The two multi-run training experiments (about 30 s each here) repeat the training loop that
+# tests/test_training.py covers; they run in `make test-slow`, atari100k's plumbing here.
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("gumbel_few_simulations", marks=pytest.mark.slow),
+        pytest.param("simulations_in_training", marks=pytest.mark.slow),
+        "atari100k",
+    ],
+)
 def test_training_experiment_tiny(name, tmp_path):
     module = importlib.import_module(f"experiments.{name}")
     folder = module.main(["--tiny", "--out", str(tmp_path)])
