@@ -39,28 +39,28 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install the project with its dependencies
 
 train: $(STAMP)  ## train a preset: make train ENV=cartpole [GAME=Pong] [RESUME=runs/...] [ARGS='--search.num-simulations 8']
-	$(BIN)/python -m muzero.train $(ENV) $(if $(RESUME),--resume $(RESUME)) $(if $(GAME),--env.id ALE/$(GAME)) $(ARGS)
+	$(BIN)/python -m muzero.cli.train $(ENV) $(if $(RESUME),--resume $(RESUME)) $(if $(GAME),--env.id ALE/$(GAME)) $(ARGS)
 
 need-run:
 	@test -n "$(RUN)" || { echo "error: RUN is not set; e.g. RUN=runs/tictactoe/<time> (a run directory)" >&2; exit 2; }
 
 eval: $(STAMP) need-run  ## evaluate a run with search: make eval RUN=runs/... [STEP=] [GAMES=] [SIMS=] [OPPONENT=module:function]
-	$(BIN)/python -m muzero.eval $(RUN) $(if $(STEP),--step $(STEP)) $(if $(GAMES),--games $(GAMES)) $(if $(SIMS),--num-simulations $(SIMS)) $(if $(OPPONENT),--opponent $(OPPONENT)) $(ARGS)
+	$(BIN)/python -m muzero.cli.eval $(RUN) $(if $(STEP),--step $(STEP)) $(if $(GAMES),--games $(GAMES)) $(if $(SIMS),--num-simulations $(SIMS)) $(if $(OPPONENT),--opponent $(OPPONENT)) $(ARGS)
 
 elo: $(STAMP) need-run  ## Elo of a two-player run's snapshots vs each other and fixed opponents (PNG): make elo RUN=runs/... [GAMES=20]
-	$(BIN)/python -m muzero.elo $(RUN) $(if $(GAMES),--games $(GAMES)) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+	$(BIN)/python -m muzero.cli.elo $(RUN) $(if $(GAMES),--games $(GAMES)) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 play: $(STAMP)  ## play a trained agent in the terminal: make play ENV=connect_four [RUN=runs/...] [SEAT=second] [SIMS=64]
-	$(BIN)/python -m muzero.play $(ENV) $(if $(RUN),--run $(RUN)) --seat $(SEAT) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+	$(BIN)/python -m muzero.cli.play $(ENV) $(if $(RUN),--run $(RUN)) --seat $(SEAT) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 diagnose: $(STAMP) need-run  ## learned model vs reality, per unroll step (table + PNG): make diagnose RUN=runs/cartpole/...
-	$(BIN)/python -m muzero.diagnose $(RUN) $(if $(STEP),--step $(STEP)) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+	$(BIN)/python -m muzero.cli.diagnose $(RUN) $(if $(STEP),--step $(STEP)) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 gtp: $(STAMP) need-run  ## serve a Go run over GTP on stdin/stdout (Sabaki, GoGui): make gtp RUN=runs/go_9x9/...
-	@$(BIN)/python -m muzero.gtp $(RUN) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+	@$(BIN)/python -m muzero.cli.gtp $(RUN) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 gnugo: $(STAMP) need-run  ## match a Go run against GNU Go through GTP: make gnugo RUN=runs/go_9x9/... [GAMES=10] [LEVEL=1]
-	$(BIN)/python -m muzero.gtp $(RUN) --vs-gnugo --games $(or $(GAMES),10) --level $(LEVEL) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+	$(BIN)/python -m muzero.cli.gtp $(RUN) --vs-gnugo --games $(or $(GAMES),10) --level $(LEVEL) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q
@@ -69,7 +69,7 @@ test-slow: $(STAMP)  ## long learning tests and long end-to-end runs
 	$(BIN)/python -m pytest -m slow -q
 
 bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole atari100k']
-	$(BIN)/python -m muzero.bench $(BENCH_ENVS) $(ARGS)
+	$(BIN)/python -m muzero.cli.bench $(BENCH_ENVS) $(ARGS)
 
 lint: $(STAMP)  ## ruff check and format check
 	$(BIN)/ruff check $(SOURCES)

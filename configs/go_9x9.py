@@ -1,6 +1,6 @@
 """Go 9x9 (pgx, komi 7.5, Tromp-Taylor area scoring) on 2 CPU cores in about 20 minutes.
 
-A starting point for `python -m muzero.gtp` (GTP engine, matches against GNU Go), not a
+A starting point for `python -m muzero.cli.gtp` (GTP engine, matches against GNU Go), not a
 strong player: an MLP over pgx's [9, 9, 17] planes (the last 8 positions of each colour and
 the colour to play, so no frame history is needed), Gumbel search with 16 simulations, and
 Monte-Carlo value targets (n covers pgx's 162-ply cap, discount 1).

@@ -12,7 +12,7 @@ frame-level preprocessing itself (../shared/STACK_NOTES.md). Settings follow the
 - no life-loss episodes and no automatic FIRE at reset: the agent is told nothing about the
   game beyond frames, rewards and episode ends.
 
-One frame per step is returned (the loop keeps the history, `muzero.history`). Finished games
+One frame per step is returned (the loop keeps the history, `muzero.replay.history`). Finished games
 restart in the same step (the returned observation is the new episode's first frame while
 reward and flags belong to the finished one), which is what the device actor does for JAX
 environments.

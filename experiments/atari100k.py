@@ -4,8 +4,8 @@ Each game and seed trains the `atari100k` preset for 100k agent steps (400k fram
 skip 4, no sticky actions), then plays greedy evaluation episodes with search: 32 per game and
 seed, as EfficientZero's code does (`test_episodes=32`), each cut at 27,000 agent steps
 (108,000 frames). A game's score is its mean return, human-normalized ((score - random) /
-(human - random), `muzero.atari_scores`). The aggregate is the mean and the median over games
-(and the interquartile mean, which rliable recommends) with 95% bootstrap intervals: games
+(human - random), `muzero.evaluation.atari_scores`). The aggregate is the mean and the median over
+games (and the interquartile mean, which rliable recommends) with 95% bootstrap intervals: games
 resampled, and with several seeds each game's runs resampled too.
 
 The full protocol needs a GPU: on this project's 2-core CPU one update of the atari100k network
@@ -78,7 +78,7 @@ def settings(args) -> dict:
             "seeds": 1,
             "episodes": 2,
         }
-    from muzero.atari_scores import ATARI_100K_GAMES
+    from muzero.evaluation.atari_scores import ATARI_100K_GAMES
 
     return {
         "mode": "paper-scale" if args.paper_scale else "full",
@@ -120,7 +120,7 @@ def parse(argv: list[str] | None):
     s = settings(args)
     if args.games:
         from envs.atari import rom_id
-        from muzero.atari_scores import REFERENCE_SCORES
+        from muzero.evaluation.atari_scores import REFERENCE_SCORES
 
         try:
             s["games"] = tuple(rom_id(g.strip()) for g in args.games.split(",") if g.strip())
@@ -251,8 +251,8 @@ def play_game(folder: pathlib.Path, protocol: dict, game: str, seed: int, keep_s
 
 def train_game(runs_dir: pathlib.Path, protocol: dict, game: str, seed: int) -> pathlib.Path:
     """The finished run of a game and seed: trained here, or an interrupted one continued."""
-    from muzero import checkpointing
-    from muzero.training import load_run_config, run
+    from muzero.runtime import checkpointing
+    from muzero.runtime.training import load_run_config, run
 
     runs = sorted((runs_dir / protocol["preset"]).glob("*/config.json"))
     for run_dir in reversed([c.parent.resolve() for c in runs]):
@@ -275,10 +275,10 @@ def train_game(runs_dir: pathlib.Path, protocol: dict, game: str, seed: int) -> 
 
 def evaluate_run(run_dir: pathlib.Path, episodes: int, seed: int):
     """Greedy evaluation of a run's last checkpoint: (`return_statistics` details, config)."""
-    from muzero import checkpointing
     from muzero.agent import load_params
-    from muzero.evaluation import evaluate
-    from muzero.training import build, load_run_config
+    from muzero.evaluation.matches import evaluate
+    from muzero.runtime import checkpointing
+    from muzero.runtime.training import build, load_run_config
 
     run_dir, step = checkpointing.resolve(run_dir)
     config = load_run_config(run_dir)
@@ -393,7 +393,7 @@ def unknown(s: dict) -> str:
 
 
 def plot(path: pathlib.Path, games, scores: np.ndarray, aggregates: list[dict], mode: str):
-    from muzero.plots import pyplot, save_figure
+    from muzero.runtime.plots import pyplot, save_figure
 
     plt = pyplot()
     by = {a["metric"]: a for a in aggregates}

@@ -132,7 +132,7 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str] | None = None)
 
 def train(preset: str, overrides: dict[str, dict[str, Any]], runs_dir: pathlib.Path):
     """Train a preset with per-section field overrides; returns the run directory."""
-    from muzero.training import run
+    from muzero.runtime.training import run
 
     config = configure(preset, overrides, runs_dir)
     return run(config, evaluate_at_end=False)  # experiments evaluate in their own way
@@ -142,7 +142,7 @@ def configure(preset: str, overrides: dict[str, dict[str, Any]], runs_dir: pathl
     """A preset's Config with per-section field overrides, its runs under `runs_dir`, checked
     against the environment (ValueError names the field)."""
     from configs import get_preset
-    from muzero.training import check_config
+    from muzero.runtime.training import check_config
 
     config = get_preset(preset)
     sections = {"run": {"runs_dir": str(runs_dir), "progress": False}}
@@ -178,9 +178,9 @@ def bootstrap_ci(
 def load_agent(run_dir: pathlib.Path, games: int | None):
     """(run dir, step, config, Components, params) of a trained two-player run; `games` (if
     given) becomes its eval.num_games."""
-    from muzero import checkpointing
     from muzero.agent import load_params
-    from muzero.training import build, load_run_config
+    from muzero.runtime import checkpointing
+    from muzero.runtime.training import build, load_run_config
 
     run_dir, step = checkpointing.resolve(run_dir)
     config = load_run_config(run_dir)
@@ -198,9 +198,9 @@ def learned_model_player(c, config, params, simulations: int):
     """The agent's own search (learned model) at `simulations` per move."""
     import jax
 
-    from muzero.evaluation import search_player
-    from muzero.search import make_search_fn
-    from muzero.training import network_spec
+    from muzero.evaluation.matches import search_player
+    from muzero.runtime.training import network_spec
+    from muzero.search.policy import make_search_fn
 
     search = make_search_fn(
         c.model, config, network_spec(c.spec, config), evaluation=True,
@@ -223,8 +223,8 @@ def rate(
     games, write data/ratings.csv (with each player's record), data/matches.csv (with distinct
     and played counts) and data/games.csv (every game's moves); returns the rating rows and the
     match results, tallied over distinct games."""
-    from muzero.elo import fit_elo, game_rows, match_row, play_pair_games, player_records, tally
-    from muzero.opponents import make_opponent
+    from muzero.cli.elo import fit_elo, game_rows, match_row, play_pair_games, player_records, tally
+    from muzero.evaluation.opponents import make_opponent
 
     players = players | {a: make_opponent(a, env.spec.name) for a in anchors}
     anchor_pairs = [(a, b) for k, a in enumerate(anchors) for b in anchors[k + 1 :]]
@@ -245,7 +245,7 @@ def rate(
 
 def match_setup(env, games: int | None, results: list) -> str:
     """The report's sentence on how a rating's games were started and counted."""
-    from muzero.openings import enumerate_openings, opening_plies
+    from muzero.evaluation.openings import enumerate_openings, opening_plies
 
     plies = opening_plies(env.spec.name)
     openings = len(enumerate_openings(env, plies))
@@ -271,7 +271,7 @@ def train_evaluated(
     snapshots are deleted afterwards (learning-curve experiments need only the metrics)."""
     import shutil
 
-    from muzero.training import run
+    from muzero.runtime.training import run
 
     run_dir = run(configure(preset, overrides, runs_dir), evaluate_at_end=True)
     if not keep_checkpoints:
@@ -311,7 +311,7 @@ def learning_runs(args, folder: pathlib.Path, trainings: Iterable, read_run) -> 
 def run_fields(run_dir: pathlib.Path) -> dict[str, Any]:
     """What a learning-curve experiment knows of a run from its config: the run dir, config,
     search algorithm, simulations in training and at evaluation, and seed."""
-    from muzero.training import load_run_config
+    from muzero.runtime.training import load_run_config
 
     config = load_run_config(run_dir)
     return {
@@ -375,9 +375,9 @@ def write_curves(folder: pathlib.Path, runs: list[dict], bands: dict, cell: tupl
 
 def mistake_rates(env, players: dict, positions: int | None) -> list[dict[str, Any]]:
     """Each player's mistake rate against perfect play on the fixed benchmark positions of
-    `muzero.mistakes` (`positions` of them; None: its default), with 95% Wilson intervals and
-    the rate per phase. Empty for games without a solver."""
-    from muzero.mistakes import PHASES, make_positions, mistake_rate
+    `muzero.evaluation.mistakes` (`positions` of them; None: its default), with 95% Wilson intervals
+    and the rate per phase. Empty for games without a solver."""
+    from muzero.evaluation.mistakes import PHASES, make_positions, mistake_rate
 
     if env.spec.name not in PHASES:
         return []

@@ -17,7 +17,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from experiments import common  # noqa: E402
-from muzero.plots import pyplot, save_figure  # noqa: E402
+from muzero.runtime.plots import pyplot, save_figure  # noqa: E402
 
 NAME = "learned_vs_true_model"
 PUBLISHED = (
@@ -47,9 +47,9 @@ def true_model_player(c, config, params, simulations: int):
     import jax
     import numpy as np
 
-    from muzero.reference_mcts import make_true_model_search
-    from muzero.search import greedy_action
-    from muzero.training import network_spec
+    from muzero.evaluation.reference_mcts import make_true_model_search
+    from muzero.runtime.training import network_spec
+    from muzero.search.policy import greedy_action
 
     search = jax.jit(make_true_model_search(
         config.env.id, c.model, config, network_spec(c.spec, config),
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
             (
                 "Mistake rate",
                 "Both searches move once in each fixed position of the mistake benchmark "
-                "(`muzero.mistakes`); a mistake changes the solved outcome. 95% Wilson "
+                "(`muzero.evaluation.mistakes`); a mistake changes the solved outcome. 95% Wilson "
                 "intervals.\n\n" + common.markdown_table(mistakes)
                 if mistakes
                 else "No solver for this game: not measured.",
@@ -201,7 +201,7 @@ def verdict(head_to_head: list[dict], by_name: dict) -> str:
 
 
 def plot(path: pathlib.Path, rows: list[dict], budgets: list[int], config, step: int) -> None:
-    from muzero.elo import draw_ratings, label_elo_axes
+    from muzero.cli.elo import draw_ratings, label_elo_axes
 
     by_name = {r["player"]: r for r in rows}
     fig, ax = pyplot().subplots(figsize=(7, 4.5))

@@ -9,7 +9,7 @@ at neighbouring budgets; a Bradley-Terry fit gives Elo with 95% intervals per bu
     python experiments/search_scaling.py --paper-scale           # 4 h training, up to 1600
 
 For games with a solver (tic-tac-toe, connect four) it also measures the mistake rate against
-perfect play at every budget, on the fixed positions of `muzero.mistakes`.
+perfect play at every budget, on the fixed positions of `muzero.evaluation.mistakes`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from experiments import common  # noqa: E402
-from muzero.plots import pyplot, save_figure  # noqa: E402
+from muzero.runtime.plots import pyplot, save_figure  # noqa: E402
 
 NAME = "search_scaling"
 PUBLISHED = (
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
 def mistake_section(mistakes: list[dict]) -> tuple[str, str]:
     if not mistakes:
         return ("Mistake rate", "No solver for this game: not measured.")
-    from muzero.mistakes import SELECTION
+    from muzero.evaluation.mistakes import SELECTION
 
     return (
         "Mistake rate",
@@ -237,7 +237,7 @@ def verdict(agent: list[dict], trained_at: int) -> str:
 
 
 def plot(path: pathlib.Path, rows: list[dict], config, step: int) -> None:
-    from muzero.elo import draw_fixed_players, draw_ratings, label_elo_axes
+    from muzero.cli.elo import draw_fixed_players, draw_ratings, label_elo_axes
 
     agent = [r for r in rows if r["simulations"] is not None]
     fig, ax = pyplot().subplots(figsize=(7, 4.5))

@@ -23,7 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from experiments import common  # noqa: E402
-from muzero.plots import pyplot, save_figure  # noqa: E402
+from muzero.runtime.plots import pyplot, save_figure  # noqa: E402
 
 NAME = "simulations_in_training"
 NUM_ACTIONS = 3  # Breakout-MinAtar: no-op, left, right

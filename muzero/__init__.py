@@ -1,6 +1,6 @@
 """MuZero and Gumbel MuZero in JAX: a learned model, mctx search, one rule-free loop.
 
-muzero.train(config)           train until the config's budget is spent; returns the run dir
+muzero.cli.train(config)           train until the config's budget is spent; returns the run dir
 muzero.Agent.load(run_dir)     a trained agent: reset(), act(observation), search(...)
 muzero.Config                  the config tree; presets live in `configs`
 """
@@ -16,7 +16,7 @@ _EXPORTS = {
     "Agent": ("muzero.agent", "Agent"),
     "SearchResult": ("muzero.agent", "SearchResult"),
     "Config": ("muzero.config", "Config"),
-    "train": ("muzero.training", "run"),
+    "train": ("muzero.runtime.training", "run"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from typing import Literal
 
-from muzero.value_transforms import Support
+from muzero.model.value_transforms import Support
 
 
 def _check(condition: bool, field: str, message: str, value: object) -> None:
@@ -313,7 +313,7 @@ class EvalConfig:
     opponents: tuple[str, ...] = ("random",)
     """Two-player opponents: random, minimax (tic_tac_toe), perfect (tic_tac_toe, connect_four),
     mcts / mcts-N (reference MCTS with N simulations on pgx's rules), or module:function (see
-    muzero.opponents)."""
+    muzero.evaluation.opponents)."""
     interval_s: float = 0.0
     """Seconds of training between evaluations; 0 = evaluate once at the end."""
     num_simulations: int = 0

@@ -17,7 +17,7 @@ def smoke_run(tmp_path_factory):
     import dataclasses
 
     from configs import get_preset
-    from muzero import training
+    from muzero.runtime import training
 
     captured = {}
     original = training.build
@@ -44,7 +44,7 @@ def atari_smoke_run(tmp_path_factory):
     import dataclasses
 
     from configs import get_preset
-    from muzero import training
+    from muzero.runtime import training
 
     config = get_preset("atari_smoke")
     config = config.replace(

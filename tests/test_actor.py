@@ -8,8 +8,8 @@ import numpy as np
 
 import envs
 from configs import get_preset
-from muzero.actor import init_actor, make_act_fn
-from muzero.search import SearchOutput
+from muzero.acting.device_actor import init_actor, make_act_fn
+from muzero.search.policy import SearchOutput
 
 
 def lowest_legal_search(params, observation, legal_mask, key):

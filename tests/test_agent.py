@@ -8,7 +8,7 @@ import pytest
 import envs
 from configs import get_preset
 from muzero.agent import Agent
-from muzero.networks import make_model
+from muzero.model.networks import make_model
 
 
 def test_agent_acts_on_gymnasium_cartpole_observations():

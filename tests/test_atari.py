@@ -13,9 +13,9 @@ import envs
 from configs import get_preset
 from envs.atari import AtariEnv, game_id, preprocess_frame
 from envs.contract import check_host_env_contract
-from muzero import memory, training
-from muzero import replay as R
 from muzero.config import EnvConfig
+from muzero.replay import buffer as R
+from muzero.runtime import memory, training
 
 ALEInterface.setLoggerMode(LoggerMode.Error)
 
@@ -159,7 +159,7 @@ def test_resumed_atari_run_ends_the_interrupted_episodes(atari_smoke_run):
     truncated, then plays on with fresh episodes."""
     import jax.numpy as jnp
 
-    from muzero.host_actor import mark_interrupted
+    from muzero.acting.host_actor import mark_interrupted
 
     spec = envs.spec(env_config("ALE/Pong"))
     replay = R.init_replay(spec, 2, 8)
@@ -217,7 +217,7 @@ def test_host_actor_keeps_frames_actions_and_results_aligned(monkeypatch):
     """Two groups take turns; every record must pair the frame searched with the action sent
     and the reward and episode end that action produced, and histories restart at episode
     starts."""
-    from muzero.host_actor import HostActor
+    from muzero.acting.host_actor import HostActor
 
     config = get_preset("atari_smoke")
     spec = envs.spec(config.env)

@@ -10,7 +10,7 @@ import pytest
 def train(*args, cwd=None):
     env = {**os.environ, "JAX_LOG_COMPILES": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "muzero.train", *args],
+        [sys.executable, "-m", "muzero.cli.train", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -98,7 +98,7 @@ def test_corrupt_checkpoint(tmp_path):
 
 def test_help_lists_fields_with_their_docs():
     result = subprocess.run(
-        [sys.executable, "-m", "muzero.train", "smoke", "--help"],
+        [sys.executable, "-m", "muzero.cli.train", "smoke", "--help"],
         capture_output=True,
         text=True,
         timeout=120,

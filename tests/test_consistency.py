@@ -9,11 +9,11 @@ import pytest
 
 import envs
 from configs import get_preset
-from muzero import replay as R
 from muzero.config import NetworkConfig, SupportConfig
-from muzero.losses import consistency_targets, muzero_loss, negative_cosine
-from muzero.networks import make_model
-from muzero.targets import UnrollTargets
+from muzero.learning.losses import consistency_targets, muzero_loss, negative_cosine
+from muzero.learning.targets import UnrollTargets
+from muzero.model.networks import make_model
+from muzero.replay import buffer as R
 
 
 def test_negative_cosine_by_hand():

@@ -13,13 +13,13 @@ import pytest
 
 import envs
 from configs import get_preset
-from muzero.diagnose import diagnose, main
-from muzero.evaluation import make_single_player_eval
-from muzero.model_errors import Predictions, Record, compare, make_recorder, summarize
-from muzero.model_errors import real_outcomes as real_outcomes_eager
-from muzero.networks import make_model
-from muzero.search import SearchOutput
-from muzero.training import network_spec
+from muzero.cli.diagnose import diagnose, main
+from muzero.evaluation.matches import make_single_player_eval
+from muzero.evaluation.model_errors import Predictions, Record, compare, make_recorder, summarize
+from muzero.evaluation.model_errors import real_outcomes as real_outcomes_eager
+from muzero.model.networks import make_model
+from muzero.runtime.training import network_spec
+from muzero.search.policy import SearchOutput
 
 # Jitted once per shape: eager `unroll_targets` under vmap dispatches op by op (seconds).
 real_outcomes = jax.jit(real_outcomes_eager, static_argnums=(1, 2, 3))

@@ -1,5 +1,5 @@
-"""Evaluation of trained runs: human-normalized scores, the Elo fit, `muzero.eval` and
-`muzero.elo` end to end on the smoke runs."""
+"""Evaluation of trained runs: human-normalized scores, the Elo fit, `muzero.cli.eval` and
+`muzero.cli.elo` end to end on the smoke runs."""
 
 import json
 
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from muzero.atari_scores import ATARI_100K_GAMES, REFERENCE_SCORES, human_normalized
-from muzero.elo import MatchResult, expected_score, fit_elo, pick_steps, schedule
+from muzero.cli.elo import MatchResult, expected_score, fit_elo, pick_steps, schedule
+from muzero.evaluation.atari_scores import ATARI_100K_GAMES, REFERENCE_SCORES, human_normalized
 
 
 def test_human_normalized_by_hand():
@@ -71,7 +71,7 @@ def test_checkpoint_picks_and_schedule_link_everyone():
 def test_make_eval_on_a_tictactoe_run_with_every_kind_of_opponent(
     smoke_run, tmp_path, monkeypatch, capsys
 ):
-    from muzero import eval as eval_cli
+    from muzero.cli import eval as eval_cli
 
     run_dir, _ = smoke_run
     (tmp_path / "corner_bot.py").write_text(
@@ -115,7 +115,7 @@ def test_make_eval_on_a_tictactoe_run_with_every_kind_of_opponent(
     ],
 )
 def test_make_eval_refuses_bad_input_with_one_line(smoke_run, capsys, args, message):
-    from muzero import eval as eval_cli
+    from muzero.cli import eval as eval_cli
 
     with pytest.raises(SystemExit) as exit_info:
         eval_cli.main([str(smoke_run[0]), *args])
@@ -125,7 +125,8 @@ def test_make_eval_refuses_bad_input_with_one_line(smoke_run, capsys, args, mess
 
 
 def test_make_elo_on_a_tictactoe_run_writes_ratings_and_a_plot(smoke_run, capsys):
-    from muzero import checkpointing, elo
+    from muzero.cli import elo
+    from muzero.runtime import checkpointing
 
     run_dir, _ = smoke_run
     steps = checkpointing.snapshot_steps(run_dir)
@@ -149,7 +150,7 @@ def test_make_elo_on_a_tictactoe_run_writes_ratings_and_a_plot(smoke_run, capsys
 
 
 def test_make_eval_on_atari_reports_human_normalized_scores_and_a_gif(atari_smoke_run):
-    from muzero import eval as eval_cli
+    from muzero.cli import eval as eval_cli
 
     eval_cli.main([str(atari_smoke_run), "--games", "2", "--num-simulations", "2"])
     written = sorted((atari_smoke_run / "eval").glob("eval-*.json"))[-1]

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 import envs
-from muzero.evaluation import (
+from muzero.evaluation.matches import (
     evaluate_two_player,
     play_match,
     search_player,
     summarize_outcomes,
     wilson_interval,
 )
-from muzero.opponents import make_opponent, minimax_tictactoe, observation_player
-from muzero.search import SearchOutput
+from muzero.evaluation.opponents import make_opponent, minimax_tictactoe, observation_player
+from muzero.search.policy import SearchOutput
 
 
 def test_wilson_interval_by_hand():

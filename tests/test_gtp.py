@@ -1,4 +1,4 @@
-"""The GTP engine (muzero.gtp) answers GTP v2 as GUIs and GNU Go expect, on pgx's Go rules.
+"""The GTP engine (muzero.cli.gtp) answers GTP v2 as GUIs and GNU Go expect, on pgx's Go rules.
 
 The agent has random parameters saved as a run directory: these tests check the protocol and
 the board bookkeeping, not playing strength.
@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from muzero.gtp import (
+from muzero.cli.gtp import (
     GtpEngine,
     action_to_vertex,
     format_score,
@@ -32,10 +32,10 @@ def go_run(tmp_path_factory):
 
     import envs
     from configs import get_preset
-    from muzero import checkpointing
     from muzero.config import to_dict
-    from muzero.networks import make_model
-    from muzero.training import network_spec
+    from muzero.model.networks import make_model
+    from muzero.runtime import checkpointing
+    from muzero.runtime.training import network_spec
 
     config = get_preset("go_9x9")
     config = config.replace(
@@ -56,12 +56,12 @@ STDIN_COMMANDS = "boardsize 9\nclear_board\nplay b D4\n4 genmove w\nshowboard\n9
 
 @pytest.fixture(scope="module")
 def served(go_run):
-    """`python -m muzero.gtp RUN_DIR` given STDIN_COMMANDS, started before the in-process
+    """`python -m muzero.cli.gtp RUN_DIR` given STDIN_COMMANDS, started before the in-process
     engine so that its work (imports, loading, compiling) overlaps the other tests.
     Returns the process and the file its stderr goes to."""
     stderr = open(go_run / "gtp_stderr.txt", "w")  # a file: a full pipe would block it
     process = subprocess.Popen(
-        [sys.executable, "-m", "muzero.gtp", str(go_run), "--num-simulations", "2"],
+        [sys.executable, "-m", "muzero.cli.gtp", str(go_run), "--num-simulations", "2"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -241,7 +241,7 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     reason="GNU Go is not installed (apt-get install gnugo)",
 )
 def test_short_match_against_gnugo(engine, go_run, capsys):
-    from muzero.gnugo import run_match
+    from muzero.cli.gnugo import run_match
 
     record = run_match(engine, go_run, games=2, level=1, max_moves=6)
     games = record["games"]

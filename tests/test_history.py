@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from muzero import history as H
-from muzero import replay as R
+from muzero.replay import buffer as R
+from muzero.replay import history as H
 from muzero.types import EnvSpec
 
 

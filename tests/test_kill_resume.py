@@ -7,14 +7,14 @@ import subprocess
 import sys
 import time
 
-from muzero import checkpointing
+from muzero.runtime import checkpointing
 
 
 def test_sigkill_then_resume_continues_from_the_last_checkpoint(tmp_path):
     args = [
         sys.executable,
         "-m",
-        "muzero.train",
+        "muzero.cli.train",
         "smoke",
         "--run.runs-dir",
         str(tmp_path),
@@ -49,7 +49,7 @@ def test_sigkill_then_resume_continues_from_the_last_checkpoint(tmp_path):
         [
             sys.executable,
             "-m",
-            "muzero.train",
+            "muzero.cli.train",
             "--resume",
             str(run_dir),
             "--run.max-iterations",

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import get_preset
-from muzero import training
-from muzero.learner import make_optimizer, make_update_fn
+from muzero.learning.learner import make_optimizer, make_update_fn
+from muzero.runtime import training
 
 
 def test_learn_equals_its_updates_one_by_one():

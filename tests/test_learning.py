@@ -7,7 +7,7 @@ import json
 import pytest
 
 from configs import get_preset
-from muzero import training
+from muzero.runtime import training
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def test_minatar_breakout_scores_ten(tmp_path):
 
 
 def test_a_million_frame_grayscale_replay_stays_within_its_printed_figure():
-    from muzero.bench import bench_replay_memory
+    from muzero.cli.bench import bench_replay_memory
 
     result = bench_replay_memory(1_000_000)  # about 10 GB of memory, 2 minutes
     assert result["frames"] >= 999_000

@@ -1,4 +1,4 @@
-"""The imagined-against-real lookahead players (`muzero.lookahead`) on tic-tac-toe."""
+"""The imagined-against-real lookahead players (`muzero.evaluation.lookahead`) on tic-tac-toe."""
 
 import jax
 import jax.numpy as jnp
@@ -6,9 +6,9 @@ import numpy as np
 
 import envs
 from configs import get_preset
-from muzero.lookahead import make_scorers
-from muzero.mistakes import make_positions, replay_positions
-from muzero.networks import make_model
+from muzero.evaluation.lookahead import make_scorers
+from muzero.evaluation.mistakes import make_positions, replay_positions
+from muzero.model.networks import make_model
 
 
 def test_untrained_model_real_children_take_every_immediate_win():

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import envs
-from muzero import replay as R
 from muzero.config import NetworkConfig, SupportConfig
-from muzero.losses import muzero_loss
-from muzero.networks import make_model
-from muzero.targets import UnrollTargets
-from muzero.value_transforms import logits_to_scalar
+from muzero.learning.losses import muzero_loss
+from muzero.learning.targets import UnrollTargets
+from muzero.model.networks import make_model
+from muzero.model.value_transforms import logits_to_scalar
+from muzero.replay import buffer as R
 
 POINTS = np.linspace(-1.0, 1.0, 5)  # the support below, without the h-transform
 

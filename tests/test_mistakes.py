@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import envs
-from muzero.evaluation import wilson_interval
-from muzero.mistakes import (
+from muzero.evaluation.matches import wilson_interval
+from muzero.evaluation.mistakes import (
     _SOLVERS,
     PHASES,
     Positions,
@@ -15,7 +15,7 @@ from muzero.mistakes import (
     phase_of,
     replay_positions,
 )
-from muzero.opponents import make_opponent, observation_player, tictactoe_move_values
+from muzero.evaluation.opponents import make_opponent, observation_player, tictactoe_move_values
 
 
 def lowest_legal(observations, legal_masks, rng):
@@ -122,7 +122,7 @@ def test_positions_of_another_game_are_refused():
 
 
 def test_make_eval_reports_the_mistakes_of_an_untrained_agent(tmp_path, monkeypatch, capsys):
-    """`muzero.eval` but for the checkpoint and the games: the agent's own greedy search on the
+    """`muzero.cli.eval` but for the checkpoint and the games: the agent's own greedy search on the
     replayed observations, a table and the JSON."""
     import dataclasses
     import json
@@ -130,8 +130,10 @@ def test_make_eval_reports_the_mistakes_of_an_untrained_agent(tmp_path, monkeypa
     import jax
 
     from configs import get_preset
-    from muzero import agent, evaluation, training
-    from muzero import eval as eval_cli
+    from muzero import agent
+    from muzero.cli import eval as eval_cli
+    from muzero.evaluation import matches as evaluation
+    from muzero.runtime import training
 
     config = get_preset("smoke")
     config = config.replace(eval=dataclasses.replace(config.eval, num_simulations=2))
@@ -151,7 +153,7 @@ def test_make_eval_reports_the_mistakes_of_an_untrained_agent(tmp_path, monkeypa
 
 
 def test_mistake_positions_flag():
-    from muzero.eval import mistake_positions
+    from muzero.cli.eval import mistake_positions
 
     assert mistake_positions(None, "connect_four") == 800
     assert mistake_positions(None, "tic_tac_toe") == 300

@@ -5,9 +5,9 @@ import pytest
 
 import envs
 from muzero.config import NetworkConfig, SupportConfig
-from muzero.losses import scale_gradient
-from muzero.networks import make_model, normalize_latent
-from muzero.value_transforms import logits_to_scalar
+from muzero.learning.losses import scale_gradient
+from muzero.model.networks import make_model, normalize_latent
+from muzero.model.value_transforms import logits_to_scalar
 
 
 @pytest.mark.parametrize(

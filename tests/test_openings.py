@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 
 import envs
-from muzero.elo import Game, fit_elo, tally
-from muzero.evaluation import play_games
-from muzero.openings import (
+from muzero.cli.elo import Game, fit_elo, tally
+from muzero.evaluation.matches import play_games
+from muzero.evaluation.openings import (
     assign_openings,
     enumerate_openings,
     first_occurrences,
     match_openings,
     opening_plies,
 )
-from muzero.opponents import observation_player
+from muzero.evaluation.opponents import observation_player
 
 
 @pytest.fixture(scope="module")

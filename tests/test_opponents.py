@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import envs
-from muzero.evaluation import play_match
-from muzero.opponents import (
+from muzero.evaluation.matches import play_match
+from muzero.evaluation.opponents import (
     OpponentError,
     best_move,
     check_opponent_name,

@@ -12,8 +12,8 @@ import pytest
 from rich.console import Console
 
 from muzero.agent import SearchResult
-from muzero.boards import board_view, star_points
-from muzero.play import main, play_game
+from muzero.cli.boards import board_view, star_points
+from muzero.cli.play import main, play_game
 
 
 def scripted(*lines):
@@ -64,8 +64,8 @@ def tictactoe_agent():
     import envs
     import muzero
     from configs import get_preset
-    from muzero.networks import make_model
-    from muzero.training import network_spec
+    from muzero.model.networks import make_model
+    from muzero.runtime.training import network_spec
 
     config = get_preset("tictactoe")
     spec = envs.spec(config.env)
@@ -199,7 +199,7 @@ def test_star_points():
 def test_cli_refuses_a_game_without_a_board(tmp_path):
     """The real entry point, as `make play ENV=cartpole` runs it: one line on stderr."""
     result = subprocess.run(
-        [sys.executable, "-m", "muzero.play", "cartpole"],
+        [sys.executable, "-m", "muzero.cli.play", "cartpole"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -213,7 +213,7 @@ def test_cli_refuses_a_game_without_a_board(tmp_path):
 
 
 def one_line_error(capsys, argv):
-    """Run `muzero.play.main(argv)` in-process (no second JAX start-up); its error line."""
+    """Run `muzero.cli.play.main(argv)` in-process (no second JAX start-up); its error line."""
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
@@ -240,8 +240,8 @@ def test_cli_refuses_bad_input_with_one_line(tmp_path, monkeypatch, capsys):
 def test_cli_plays_the_newest_run_with_a_checkpoint(tmp_path, monkeypatch, capsys, tictactoe_agent):
     """A run as training leaves it (config.json, checkpoints/<step>/): the CLI finds the
     newest one, loads it, draws the board, and ends cleanly when the human quits."""
-    from muzero import checkpointing
     from muzero.config import to_dict
+    from muzero.runtime import checkpointing
 
     runs = tmp_path / "runs" / "tictactoe"
     (runs / "20260101-000000" / "checkpoints").mkdir(parents=True)  # older, and empty

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from muzero import replay as R
+from muzero.replay import buffer as R
 from muzero.types import EnvSpec
 
 SPEC = EnvSpec(

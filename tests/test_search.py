@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from muzero.config import Config, NetworkConfig, SearchConfig, SupportConfig
-from muzero.networks import Model
-from muzero.search import greedy_action, make_search_fn, sample_visits
+from muzero.model.networks import Model
+from muzero.model.value_transforms import scalar_to_two_hot
+from muzero.search.policy import greedy_action, make_search_fn, sample_visits
 from muzero.types import EnvSpec
-from muzero.value_transforms import scalar_to_two_hot
 
 ARMS = jnp.asarray([0.1, 0.9, 0.3, 0.5])
 SUPPORT = SupportConfig(min_value=-1.0, max_value=1.0, num_bins=21, transform=False)
@@ -93,7 +93,7 @@ def test_sampling_at_temperature_zero_breaks_ties_by_search_policy():
 
 
 def test_greedy_action_breaks_visit_ties_by_search_policy():
-    from muzero.search import SearchOutput
+    from muzero.search.policy import SearchOutput
 
     out = SearchOutput(
         action=jnp.zeros(2, jnp.int32),

@@ -11,9 +11,7 @@ import pytest
 
 import envs
 from configs import get_preset
-from muzero.networks import make_model
-from muzero.search import make_search_fn
-from muzero.tactics import (
+from muzero.evaluation.tactics import (
     BOARD_GAMES,
     classify,
     make_random_play,
@@ -21,7 +19,9 @@ from muzero.tactics import (
     skip_reason,
     tactics_report,
 )
-from muzero.training import network_spec
+from muzero.model.networks import make_model
+from muzero.runtime.training import network_spec
+from muzero.search.policy import make_search_fn
 
 
 @functools.cache

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from muzero.targets import Window, n_step_values, unroll_targets
+from muzero.learning.targets import Window, n_step_values, unroll_targets
 
 
 def make_window(rewards, terminated=None, truncated=None, values=None, num_actions=3):

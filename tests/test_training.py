@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from configs import get_preset
-from muzero import checkpointing, training
 from muzero.agent import Agent
+from muzero.runtime import checkpointing, training
 
 
 def smoke(tmp_path, **run_changes):

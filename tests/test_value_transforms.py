@@ -2,7 +2,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from muzero.value_transforms import (
+from muzero.model.value_transforms import (
     Support,
     h,
     h_inverse,

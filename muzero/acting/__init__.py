@@ -1,0 +1,1 @@
+"""Self-play: the device actor (JAX environments) and the host actor (Atari, gymnasium)."""

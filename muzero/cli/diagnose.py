@@ -1,0 +1,435 @@
+"""How well the learned model predicts what really happens: `python -m muzero.cli.diagnose RUN_DIR`.
+
+Plays fresh greedy episodes with the run's evaluation search, unrolls the learned model K steps
+from every position along the actions really taken and compares its reward, value and policy
+with what really happened, per unroll step; `muzero.evaluation.model_errors` holds the computations
+and says what is compared and which steps count.
+
+For the two-player board games (tic-tac-toe, connect four) it also tests tactics, whether the
+model knows when a move wins or must block (`muzero.evaluation.tactics`), in a second table and
+under "tactics" in the JSON, and whether the learned dynamics is what holds the search back: the
+mistakes of a one-move lookahead through the model against the same lookahead through the real
+next positions (`muzero.evaluation.lookahead`), in a third table and under "lookahead".
+
+Outputs go to `<run dir>/diagnose/diagnose-<step>.{csv,png,json}` and a table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pathlib
+import sys
+from typing import Any
+
+import jax
+import numpy as np
+
+from muzero.config import Config
+from muzero.evaluation.model_errors import METRICS, make_analysis, make_recorder, summarize
+from muzero.search.policy import tree_discount
+from muzero.types import Params
+
+
+def plot(
+    rows: list[dict[str, float]],
+    title: str,
+    path: pathlib.Path,
+    tactics: dict[str, Any] | None = None,
+) -> None:
+    """Per-step errors with 95% bands, one panel per quantity; a board game's tactics last."""
+    from muzero.runtime.plots import pyplot, save_figure
+
+    plt = pyplot()
+    panels = (
+        ("reward MAE", ("reward_mae",)),
+        ("value MAE", ("value_mae_target", "value_mae_search")),
+        ("policy KL(search || model)", ("policy_kl",)),
+        ("top-1 agreement with real action", ("top1_agreement",)),
+    )
+    labels = {"value_mae_target": "vs n-step target z", "value_mae_search": "vs search value"}
+    with_tactics = tactics is not None and "skipped" not in tactics
+    columns = len(panels) + with_tactics
+    fig, axes = plt.subplots(1, columns, figsize=(4.2 * columns, 3.4), squeeze=False)
+    if with_tactics:
+        tactics_panel(axes[0, -1], tactics)
+    steps = np.array([r["k"] for r in rows])
+    for ax, (heading, names) in zip(axes[0, : len(panels)], panels, strict=True):
+        for name in names:
+            mean = np.array([r[name] for r in rows], np.float64)
+            half = np.nan_to_num(np.array([r[f"{name}_ci95"] for r in rows], np.float64))
+            ax.plot(steps, mean, marker="o", markersize=3, label=labels.get(name))
+            ax.fill_between(steps, mean - half, mean + half, alpha=0.25)
+        ax.set_title(heading)
+        ax.set_xlabel("unroll step k")
+        ax.set_xticks(steps)
+        ax.set_ylim(bottom=0.0, top=1.05 if names == ("top1_agreement",) else None)
+        ax.grid(alpha=0.3)
+        if len(names) > 1:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"{title}  (bands: 95% interval of the mean)", fontsize=9)
+    save_figure(fig, path, dpi=110)
+
+
+def tactics_panel(ax: Any, report: dict[str, Any]) -> None:
+    """Grouped bars, one group per kind of position: quantities a perfect model scores 1 on
+    (for a forced block the winning reward is the opponent's reply after a non-block), and
+    the chance level of a uniform prior."""
+    from muzero.evaluation.tactics import KINDS
+
+    bars = (  # (label, immediate-win key, forced-block key)
+        ("prior on move", "move_prior", "move_prior"),
+        ("chance", "chance", "chance"),
+        ("search plays it", "search_plays", "search_plays"),
+        ("winning reward > 0.5", "move_reward_above_half", "threat_reward_above_half"),
+    )
+    width = 0.8 / len(bars)
+    for i, (label, *keys) in enumerate(bars):
+        heights = [report[kind].get(key) for kind, key in zip(KINDS, keys, strict=True)]
+        heights = [np.nan if h is None else h for h in heights]
+        offset = (i - (len(bars) - 1) / 2) * width
+        color = "0.6" if label == "chance" else None
+        ax.bar(np.arange(len(KINDS)) + offset, heights, width, label=label, color=color)
+    ax.set_xticks(np.arange(len(KINDS)))
+    ax.set_xticklabels(
+        [f"{k.replace('_', ' ')}\n({report[k]['positions']} positions)" for k in KINDS]
+    )
+    ax.set_ylim(0.0, 1.05)
+    ax.set_title("tactics (perfect: 1; chance shown)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
+
+
+def print_table(rows: list[dict[str, float]], title: str) -> None:
+    """Means per unroll step (the 95% intervals are in the CSV and the PNG)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, caption="means over the counted positions; '-': none counted")
+    table.add_column("k", justify="right")
+    for _, _, _, heading in METRICS:
+        table.add_column(heading, justify="right")
+    table.add_column("positions\n(states/\nrewards)", justify="right")
+    for row in rows:
+        cells = ["-" if np.isnan(row[name]) else f"{row[name]:.4g}" for _, name, _, _ in METRICS]
+        table.add_row(str(row["k"]), *cells, f"{row['states']}/{row['rewards']}")
+    Console().print(table)
+
+
+def print_tactics(report: dict[str, Any]) -> None:
+    """One row per quantity, one column per kind of position; '-' where one does not apply."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from muzero.evaluation.tactics import KINDS, ROWS
+
+    if "skipped" in report:
+        print(f"tactics: {report['skipped']}")
+        return
+    table = Table(
+        title=f"tactics: positions from {report['games']} games of {report['source']}",
+        caption="means over the positions; values for the player to move, rewards the mover's",
+    )
+    table.add_column("quantity")
+    for kind in KINDS:
+        table.add_column(kind.replace("_", " "), justify="right")
+    for key, label in ROWS:
+        cells = [report[kind].get(key) for kind in KINDS]
+        table.add_row(label, *map(_cell, cells))
+    Console().print(table)
+
+
+def print_lookahead(report: dict[str, Any]) -> None:
+    """Mistake rates of the one-move players, overall and by phase."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from muzero.evaluation.lookahead import PLAYERS
+
+    if "skipped" in report:
+        print(f"lookahead: {report['skipped']}")
+        return
+    phases = list(report[PLAYERS[0]]["phases"])
+    table = Table(
+        title=f"one-move lookahead: mistakes on {report['positions']} benchmark positions",
+        caption="prior: no lookahead; imagined: reward and value through the learned dynamics; "
+        "real: the same heads on the true next positions",
+    )
+    table.add_column("player")
+    table.add_column("mistakes [95%]", justify="right")
+    for phase in phases:
+        table.add_column(phase, justify="right")
+    for name in PLAYERS:
+        r = report[name]
+        low, high = r["mistake_rate_ci95"]
+        cells = [f"{p['mistakes']}/{p['positions']}" for p in r["phases"].values()]
+        table.add_row(name, f"{r['mistake_rate']:.1%} [{low:.1%}, {high:.1%}]", *cells)
+    Console().print(table)
+
+
+def _cell(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3f}".replace("-0.000", "0.000")
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m muzero.cli.diagnose",
+        description=(
+            "Roll a run's learned model K steps from the positions of fresh greedy episodes "
+            "along the actions really played, and compare its reward, value and policy "
+            "predictions with what really happened, per unroll step. Prints a table and "
+            "writes <run dir>/diagnose/diagnose-<step>.{csv,png,json}. For tic-tac-toe and "
+            "connect four it also tests whether the model knows when a move wins or must "
+            "block. JAX environments only."
+        ),
+    )
+    parser.add_argument("run_dir", help="a run directory (or one of its checkpoint folders)")
+    parser.add_argument(
+        "--step",
+        type=int,
+        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
+        "checkpoint)",
+    )
+    parser.add_argument(
+        "--episodes", type=int, default=16, help="greedy episodes played (default 16)"
+    )
+    parser.add_argument(
+        "--unroll",
+        type=int,
+        help="K, model steps unrolled from each position (default: the run's learner.unroll_steps)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the episodes (default 0)")
+    parser.add_argument(
+        "--num-simulations",
+        type=int,
+        help="simulations per move of the greedy search (default: the run's evaluation "
+        "setting, eval.num_simulations or search.num_simulations)",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=1000,
+        help="episodes are cut (treated as truncated) after this many moves (default 1000)",
+    )
+    parser.add_argument(
+        "--tactics-games",
+        type=int,
+        default=256,
+        help="board games: random games played to find tactical positions (default 256)",
+    )
+    parser.add_argument(
+        "--tactics-positions",
+        type=int,
+        default=200,
+        help="board games: at most this many distinct positions of each kind (immediate win, "
+        "forced block); 0 skips the tactics (default 200)",
+    )
+    parser.add_argument(
+        "--lookahead-positions",
+        type=int,
+        help="board games: positions of the mistake benchmark for the imagined-against-real "
+        "lookahead (default: the benchmark's count, 800 at connect four); 0 skips it",
+    )
+    args = parser.parse_args(argv)
+    for name in ("tactics_positions", "lookahead_positions"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            flag = "--" + name.replace("_", "-")
+            parser.exit(2, f"error: {flag} must be at least 0, got {value}\n")
+    for name in ("episodes", "unroll", "num_simulations", "max_steps", "tactics_games"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            flag = "--" + name.replace("_", "-")
+            parser.exit(2, f"error: {flag} must be at least 1, got {value}\n")
+    return args
+
+
+def load(run_dir: str, step: int | None) -> tuple[pathlib.Path, int, Config, Any]:
+    """(run dir, step, config, params) of a run's checkpoint or snapshot; CheckpointError.
+
+    Host environments get no parameters (None): `main` refuses them before anything loads.
+    """
+    import envs
+    from muzero.agent import load_params
+    from muzero.runtime import checkpointing
+    from muzero.runtime.training import load_run_config
+
+    run_path, latest = checkpointing.resolve(pathlib.Path(run_dir))
+    step = latest if step is None else step
+    config = load_run_config(run_path)
+    if envs.is_host_env(config.env.id):
+        return run_path, step, config, None
+    steps = checkpointing.snapshot_steps(run_path)
+    if step not in steps:
+        raise checkpointing.CheckpointError(
+            f"{run_path} has no iteration {step}; it has {', '.join(map(str, steps))}"
+        )
+    return run_path, step, config, load_params(run_path, step, config)
+
+
+def diagnose(
+    run_dir: pathlib.Path,
+    step: int,
+    config: Config,
+    params: Params,
+    episodes: int = 16,
+    unroll_steps: int | None = None,
+    seed: int = 0,
+    num_simulations: int | None = None,
+    max_steps: int = 1000,
+    tactics_games: int = 256,
+    tactics_positions: int = 200,
+    lookahead_positions: int | None = None,
+) -> dict[str, Any]:
+    """Play, unroll, compare; write the CSV, PNG and JSON; returns the JSON summary.
+
+    `tactics_positions` caps each kind of tactical position (0: no tactics report);
+    `lookahead_positions` counts the benchmark positions of the lookahead report (None: the
+    benchmark's default; 0: none).
+    """
+    import envs
+    from muzero.model.networks import make_model
+    from muzero.runtime.training import network_spec
+    from muzero.search.policy import make_search_fn
+
+    k = unroll_steps or config.learner.unroll_steps
+    simulations = num_simulations or config.eval_simulations
+    env = envs.make(config.env.id)
+    net_spec = network_spec(env.spec, config)
+    model = make_model(config.network, net_spec)
+    search = make_search_fn(model, config, net_spec, evaluation=True, num_simulations=simulations)
+    recorder = jax.jit(make_recorder(env, search, config, episodes, max_steps))
+    record = jax.device_get(recorder(params, jax.random.key(seed)))
+    lengths = record.valid.sum(axis=1)
+    # Only the longest episode's steps are analysed: the rest of the padding holds nothing.
+    record = jax.tree.map(lambda x: x[:, : max(int(lengths.max()), 1)], record)
+    errors = jax.jit(make_analysis(model, config, env.spec, k))(params, record)
+    rows = summarize(errors)
+
+    tactics, lookahead = board_game_reports(
+        env, model, config, params, search, seed, tactics_games, tactics_positions,
+        lookahead_positions,
+    )  # fmt: skip
+    returns = np.where(record.valid, record.reward, 0.0).sum(axis=1)
+    out_dir = pathlib.Path(run_dir) / "diagnose"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"diagnose-{step}"
+    summary = {
+        "run_dir": str(run_dir),
+        "step": step,
+        "env": config.env.id,
+        "episodes": episodes,
+        "unroll_steps": k,
+        "seed": seed,
+        "num_simulations": simulations,
+        "max_steps": max_steps,
+        "td_steps": config.learner.td_steps,
+        "discount": tree_discount(config, env.spec),
+        "episode_lengths": lengths.tolist(),
+        # Two-player: the mover's rewards summed over both sides' moves; see episode lengths.
+        "episode_returns": returns.tolist() if not env.spec.two_player else None,
+        "positions": int(lengths.sum()),
+        "steps": [{key: _json_number(v) for key, v in row.items()} for row in rows],
+        "tactics": tactics,
+        "lookahead": lookahead,
+        "files": {"csv": f"{stem}.csv", "png": f"{stem}.png"},
+    }
+    title = (
+        f"{config.env.id} step {step}: {episodes} greedy episodes, {int(lengths.sum())} positions"
+    )
+    if not env.spec.two_player:
+        title += f", mean return {returns.mean():.1f}"
+    write_reports(stem, rows, summary, f"{run_dir} | {title}", tactics)
+    print_table(rows, title)
+    print_board_game_reports(tactics, lookahead)
+    print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
+    return summary
+
+
+def print_board_game_reports(tactics: dict | None, lookahead: dict | None) -> None:
+    if tactics is not None:
+        print_tactics(tactics)
+    if lookahead is not None:
+        print_lookahead(lookahead)
+
+
+def board_game_reports(
+    env,
+    model,
+    config: Config,
+    params: Params,
+    search,
+    seed: int,
+    tactics_games: int,
+    tactics_positions: int,
+    lookahead_positions: int | None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The tactics and one-move lookahead reports (None where asked for 0 positions; games
+    without them get a "skipped" line)."""
+    from muzero.evaluation.lookahead import lookahead_report
+    from muzero.evaluation.tactics import tactics_report
+
+    tactics = lookahead = None
+    if tactics_positions:
+        kwargs = dict(games=tactics_games, cap=tactics_positions, seed=seed)
+        tactics = tactics_report(env, model, config, params, search, **kwargs)
+    if lookahead_positions != 0:
+        lookahead = lookahead_report(env, model, config, params, lookahead_positions)
+    return tactics, lookahead
+
+
+def write_reports(
+    stem: pathlib.Path, rows: list[dict], summary: dict, title: str, tactics: dict | None
+) -> None:
+    """The per-step error table as CSV, its figure as PNG and the whole summary as JSON."""
+    with open(f"{stem}.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(rows, title, pathlib.Path(f"{stem}.png"), tactics)
+    pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
+
+
+def _json_number(value: float) -> float | int | None:
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def main(argv: list[str] | None = None) -> None:
+    import envs
+    from muzero.cli.common import fail
+    from muzero.runtime import checkpointing
+
+    args = _parse(list(sys.argv[1:] if argv is None else argv))
+    try:
+        run_dir, step, config, params = load(args.run_dir, args.step)
+    except (ValueError, checkpointing.CheckpointError) as error:
+        fail(str(error))
+    if envs.is_host_env(config.env.id):
+        fail(
+            f"{config.env.id} is a host environment (stepped on the CPU, outside JAX); "
+            "diagnose replays episodes inside one jitted loop and supports JAX environments "
+            "(gymnax, pgx) only"
+        )
+    diagnose(
+        run_dir,
+        step,
+        config,
+        params,
+        episodes=args.episodes,
+        unroll_steps=args.unroll,
+        seed=args.seed,
+        num_simulations=args.num_simulations,
+        max_steps=args.max_steps,
+        tactics_games=args.tactics_games,
+        tactics_positions=args.tactics_positions,
+        lookahead_positions=args.lookahead_positions,
+    )
+
+
+if __name__ == "__main__":
+    main()

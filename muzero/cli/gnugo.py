@@ -1,0 +1,232 @@
+"""A match against GNU Go, both sides spoken to through GTP.
+
+    python -m muzero.cli.gtp RUN_DIR --vs-gnugo --games 10 --level 1
+
+GNU Go runs as a subprocess (`gnugo --mode gtp --level L --boardsize N --komi 7.5
+--chinese-rules --positional-superko --capture-all-dead`, so its rules and scoring match pgx's
+as closely as GNU Go allows);
+the MuZero side is a `muzero.cli.gtp.GtpEngine` driven in-process. Colours alternate between
+games. A game ends at two passes, a resignation, pgx's 2 N^2-ply cap or `max_moves`, and is
+scored by pgx (its terminal reward, Tromp-Taylor area scoring with komi 7.5; at a move cap
+the same count on the board as it stands). GNU Go's own `final_score` is recorded beside it
+for reference. Results go to `RUN_DIR/eval/gnugo-L<level>-<time>.json` and `.csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import pathlib
+import shutil
+import subprocess
+from typing import Any
+
+from muzero.cli.gtp import PGX_KOMI, GtpEngine, GtpError, format_score
+from muzero.evaluation.matches import wilson_interval
+
+OTHER = {"black": "white", "white": "black"}
+
+
+def find_gnugo(binary: str = "gnugo") -> str:
+    """The GNU Go executable's path; a missing one exits with a one-line error."""
+    from muzero.cli.common import fail
+
+    path = shutil.which(binary) or shutil.which(binary, path="/usr/games")
+    if path is None:
+        fail(
+            f"GNU Go ({binary}) not found: install it with `apt-get install gnugo` or pass --gnugo"
+        )
+    return path
+
+
+class GtpProcess:
+    """A GTP engine in a subprocess: `send` one command, get its answer or a GtpError."""
+
+    def __init__(self, argv: list[str]):
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+
+    def send(self, command: str) -> str:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        lines = []
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise GtpError(f"engine exited during {command!r}")
+            if line.strip() or lines:  # a response ends at its first blank line
+                if not line.strip():
+                    break
+                lines.append(line.rstrip("\n"))
+        text = "\n".join(lines)
+        if text.startswith("?"):
+            raise GtpError(f"{command!r}: {text[1:].strip()}")
+        return text[1:].strip()
+
+    def close(self) -> None:
+        try:
+            self.send("quit")
+        except (GtpError, OSError):
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def gnugo_argv(binary: str, level: int, size: int) -> list[str]:
+    return [
+        find_gnugo(binary),
+        "--mode",
+        "gtp",
+        "--level",
+        str(level),
+        "--boardsize",
+        str(size),
+        "--komi",
+        f"{PGX_KOMI:g}",
+        "--chinese-rules",  # area scoring, as pgx counts
+        "--positional-superko",  # pgx ends a game lost for a repeated position
+        # Tromp-Taylor counts every stone on the board as alive: GNU Go must capture dead
+        # stones before it passes, or it passes "won" positions that pgx scores as lost.
+        "--capture-all-dead",
+    ]
+
+
+def play_game(
+    engine: GtpEngine, gnugo: GtpProcess, muzero_colour: str, max_moves: int = 0
+) -> dict[str, Any]:
+    """One game from an empty board; returns its record (moves, end, winner, scores)."""
+    game = engine.game
+    cap = max_moves or 2 * game.size**2
+    for command in (f"boardsize {game.size}", "clear_board", f"komi {PGX_KOMI:g}"):
+        engine.send(command)
+        gnugo.send(command)
+    moves: list[str] = []
+    colour, end, loser = "black", "", None
+    while not end:
+        mover, other = (engine, gnugo) if colour == muzero_colour else (gnugo, engine)
+        vertex = mover.send(f"genmove {colour}")
+        if vertex.lower() == "resign":
+            end, loser = "resignation", colour
+            break
+        try:
+            other.send(f"play {colour} {vertex}")
+        except GtpError:
+            # The two rule sets should agree (both forbid suicide and repeated positions); if
+            # not, pgx's verdict stands: an illegal move loses, a legal one ends in a count.
+            end = f"{'pgx' if other is engine else 'GNU Go'} rejected {colour} {vertex}"
+            loser = colour if other is engine else None
+            break
+        moves.append(vertex.lower())
+        if game.over:
+            end = "two passes" if moves[-2:] == ["pass", "pass"] else "pgx ply cap"
+        elif len(moves) >= cap:
+            end = "move cap"
+        colour = OTHER[colour]
+    winner = OTHER[loser] if loser else game.winner()
+    try:
+        reference = gnugo.send("final_score")
+    except GtpError as error:
+        reference = f"? {error}"
+    return {
+        "muzero_colour": muzero_colour,
+        "winner": winner,
+        "result": "win" if winner == muzero_colour else "loss",
+        "end": end,
+        "num_moves": len(moves),
+        "pgx_score": format_score(game.score()),
+        "gnugo_final_score": reference,
+        "moves": " ".join(moves),
+    }
+
+
+def summarise(games: list[dict[str, Any]]) -> dict[str, Any]:
+    """Wins and losses per MuZero colour and overall, with 95% Wilson intervals."""
+    summary = {}
+    for name in ("black", "white", "all"):
+        rows = [g for g in games if name in ("all", g["muzero_colour"])]
+        wins = sum(g["result"] == "win" for g in rows)
+        low, high = wilson_interval(wins, len(rows))
+        summary[name] = {
+            "games": len(rows),
+            "wins": wins,
+            "losses": len(rows) - wins,
+            "win_rate": wins / len(rows) if rows else 0.0,
+            "win_rate_ci95": [low, high],
+        }
+    return summary
+
+
+def write_results(
+    run_dir: pathlib.Path, level: int, record: dict[str, Any]
+) -> tuple[pathlib.Path, pathlib.Path]:
+    """`RUN_DIR/eval/gnugo-L<level>-<time>.json` (everything) and `.csv` (one row a game)."""
+    folder = pathlib.Path(run_dir) / "eval"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stem = folder / f"gnugo-L{level}-{stamp}"
+    json_path, csv_path = stem.with_suffix(".json"), stem.with_suffix(".csv")
+    json_path.write_text(json.dumps(record, indent=2))
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["game", *record["games"][0]])
+        writer.writeheader()
+        for index, game in enumerate(record["games"]):
+            writer.writerow({"game": index, **game})
+    return json_path, csv_path
+
+
+def run_match(
+    engine: GtpEngine,
+    run_dir: str | pathlib.Path,
+    games: int,
+    level: int,
+    binary: str = "gnugo",
+    max_moves: int = 0,
+    echo: bool = True,
+) -> dict[str, Any]:
+    """Play `games` games against GNU Go at `level`, MuZero black in even games; print a
+    summary and write it to RUN_DIR/eval. Returns the record written to JSON."""
+    gnugo = GtpProcess(gnugo_argv(binary, level, engine.game.size))
+    played = []
+    try:
+        for index in range(games):
+            played.append(play_game(engine, gnugo, ("black", "white")[index % 2], max_moves))
+            if echo:
+                g = played[-1]
+                print(
+                    f"game {index + 1}/{games}: MuZero {g['muzero_colour']} {g['result']} "
+                    f"({g['end']}, {g['num_moves']} moves, pgx {g['pgx_score']}, "
+                    f"GNU Go says {g['gnugo_final_score']})",
+                    flush=True,
+                )
+    finally:
+        gnugo.close()
+    record = {
+        "opponent": f"gnugo level {level}",
+        "preset": engine.agent.config.preset,
+        "num_simulations": engine.agent.config.eval_simulations,
+        "komi": PGX_KOMI,
+        "rules": "pgx: area scoring (Tromp-Taylor), positional superko, no suicide",
+        "max_moves": max_moves or 2 * engine.game.size**2,
+        "summary": summarise(played),
+        "games": played,
+    }
+    json_path, csv_path = write_results(pathlib.Path(run_dir), level, record)
+    if echo:
+        for name, s in record["summary"].items():
+            low, high = s["win_rate_ci95"]
+            print(
+                f"MuZero as {name}: {s['wins']} wins, {s['losses']} losses of {s['games']} "
+                f"(win rate {s['win_rate']:.2f}, 95% CI [{low:.2f}, {high:.2f}])"
+            )
+        print(f"wrote {json_path} and {csv_path}")
+    return record

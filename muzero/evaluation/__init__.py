@@ -1,0 +1,1 @@
+"""Measuring agents: episodes, matches, opponents, Elo, model errors, Atari scores."""

@@ -1,0 +1,1 @@
+"""What the model learns from: targets, the MuZero loss, the learner's update."""

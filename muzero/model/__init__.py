@@ -1,0 +1,1 @@
+"""The learned model: value transforms and networks (representation, dynamics, prediction)."""

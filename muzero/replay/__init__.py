@@ -1,0 +1,1 @@
+"""Prioritized trajectory replay, frames stored once, observation histories."""

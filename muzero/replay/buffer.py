@@ -1,0 +1,229 @@
+"""Prioritized replay of self-play streams, kept on the device (MuZero appendix G).
+
+Storage is one ring buffer per environment column, [E, L]: every acting call appends a chunk of
+T steps to all columns at once, so a write is a single `dynamic_update_slice` and positions stay
+time-ordered within a column. Each record, and so each frame, is stored once; observation
+histories and unroll windows are gathered at sample time. A position can be sampled once the
+K + n records after it exist (its targets need them) and, after the ring wraps, while the N - 1
+records before it (its history) are still held.
+
+Capacity is counted in records (frames); `replay_bytes` gives the memory it takes, which the
+run prints at start and checks against the memory free before anything is allocated.
+
+Sampling probability is P(i) = p_i^alpha / sum_j p_j^alpha over valid positions, with importance
+weights (N P(i))^-beta (Schaul et al. 2016) normalised to mean one over the batch. New records get
+the largest priority seen so far; after an update a position's priority becomes its root value
+error |z - v| (MuZero appendix G).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from muzero.learning.targets import UnrollTargets, Window, unroll_targets
+from muzero.replay import history as history_lib
+from muzero.types import Array, EnvSpec, PRNGKey
+
+PRIORITY_EPS = 1e-6
+
+
+class Trajectory(struct.PyTreeNode):
+    """A chunk of self-play, time-major [T, E]; record t as described in
+    `muzero.learning.targets`."""
+
+    observation: Array  # [T, E, *O]
+    action: Array  # [T, E] int32
+    reward: Array  # [T, E] float32
+    terminated: Array  # [T, E] bool
+    truncated: Array  # [T, E] bool
+    root_value: Array  # [T, E] float32
+    policy: Array  # [T, E, A] float32
+
+
+class ReplayState(struct.PyTreeNode):
+    observation: Array  # [E, L, *F] one frame per record, histories rebuilt at sample time
+    action: Array  # [E, L] int32
+    reward: Array  # [E, L] float32
+    terminated: Array  # [E, L] bool
+    truncated: Array  # [E, L] bool
+    root_value: Array  # [E, L] float32
+    policy: Array  # [E, L, A] float32
+    priority: Array  # [E, L] float32
+    steps_written: Array  # [] int32, records written to every column so far
+    max_priority: Array  # [] float32
+
+
+class Batch(struct.PyTreeNode):
+    observation: Array  # [B, *O]
+    targets: UnrollTargets  # fields [B, K(+1), ...]
+    weight: Array  # [B] importance weights
+    index: Array  # [B] flat position in [E * L], for the priority update
+    # [B, K, *O] the observations 1..K records later (EfficientZero's consistency targets;
+    # past an episode's end they belong to the next episode and the loss masks them), or None.
+    next_observation: Array | None = None
+
+
+def init_replay(spec: EnvSpec, num_envs: int, steps_per_env: int) -> ReplayState:
+    shape = (num_envs, steps_per_env)
+    return ReplayState(
+        observation=jnp.zeros(shape + spec.observation_shape, spec.observation_dtype),
+        action=jnp.zeros(shape, jnp.int32),
+        reward=jnp.zeros(shape, jnp.float32),
+        terminated=jnp.zeros(shape, bool),
+        truncated=jnp.zeros(shape, bool),
+        root_value=jnp.zeros(shape, jnp.float32),
+        policy=jnp.zeros(shape + (spec.num_actions,), jnp.float32),
+        priority=jnp.zeros(shape, jnp.float32),
+        steps_written=jnp.zeros((), jnp.int32),
+        max_priority=jnp.ones((), jnp.float32),
+    )
+
+
+def add(replay: ReplayState, chunk: Trajectory) -> ReplayState:
+    """Append a [T, E] chunk to every column. L is a multiple of T, so it never wraps inside."""
+    length = replay.action.shape[1]
+    start = replay.steps_written % length
+
+    def write(buffer, values):
+        values = jnp.swapaxes(values, 0, 1).astype(buffer.dtype)  # [E, T, ...]
+        index = (0, start) + (0,) * (buffer.ndim - 2)
+        return jax.lax.dynamic_update_slice(buffer, values, index)
+
+    fields = ("observation", "action", "reward", "terminated", "truncated", "root_value", "policy")
+    updated = {f: write(getattr(replay, f), getattr(chunk, f)) for f in fields}
+    new_priority = jnp.full(chunk.action.shape, replay.max_priority, jnp.float32)
+    return replay.replace(
+        **updated,
+        priority=write(replay.priority, new_priority),
+        steps_written=replay.steps_written + chunk.action.shape[0],
+    )
+
+
+def slot_times(replay: ReplayState) -> Array:
+    """[L] int32: absolute time of the record in each slot (negative if never written)."""
+    length = replay.action.shape[1]
+    written = replay.steps_written
+    slot = jnp.arange(length)
+    # The latest t < written with t % L == slot.
+    age = ((written - 1) % length - slot) % length
+    return written - 1 - age
+
+
+def valid_positions(replay: ReplayState, lookahead: int, lookback: int = 0) -> Array:
+    """[E, L] bool: written, not overwritten, followed by `lookahead` written records and, once
+    the ring has wrapped, preceded by `lookback` records still held (for its history)."""
+    length = replay.action.shape[1]
+    absolute = slot_times(replay)
+    oldest = jnp.maximum(replay.steps_written - length, 0)
+    valid = (absolute >= 0) & (absolute + lookahead < replay.steps_written)
+    valid = valid & ((oldest == 0) | (absolute - lookback >= oldest))
+    return jnp.broadcast_to(valid, replay.action.shape)
+
+
+def num_valid(replay: ReplayState, lookahead: int) -> Array:
+    return jnp.sum(valid_positions(replay, lookahead))
+
+
+def sample(
+    replay: ReplayState,
+    key: PRNGKey,
+    batch_size: int,
+    unroll_steps: int,
+    td_steps: int,
+    discount: float,
+    priority_exponent: float,
+    importance_exponent: float,
+    history_frames: int = 1,
+    action_planes: bool = False,
+    next_observations: bool = False,
+) -> Batch:
+    """Draw `batch_size` positions by priority and build their observations (histories of
+    `history_frames` frames, see `muzero.replay.history`) and unroll targets; with
+    `next_observations`, also the observations of the K records after each position."""
+    num_envs, length = replay.action.shape
+    window_size = unroll_steps + td_steps + 1
+    # The history needs the N - 1 frames before a position and, with action planes, the
+    # action before the oldest of them.
+    lookback = history_frames if action_planes else history_frames - 1
+    valid = valid_positions(replay, window_size - 1, lookback).reshape(-1)
+    scaled = jnp.where(
+        valid, (replay.priority.reshape(-1) + PRIORITY_EPS) ** priority_exponent, 0.0
+    )
+    index = sample_proportional(key, scaled, batch_size)
+    probs = scaled / jnp.sum(scaled)
+    env, slot = index // length, index % length
+
+    weight = (jnp.sum(valid) * probs[index]) ** (-importance_exponent)
+    # Normalised by the batch mean, not the max of Schaul et al.: one rarely drawn,
+    # well-predicted position (priority near zero) would otherwise shrink every other weight,
+    # and with it the effective learning rate, by orders of magnitude.
+    weight = weight / jnp.mean(weight)
+
+    positions = (slot[:, None] + jnp.arange(window_size)[None, :]) % length  # [B, W]
+    rows = env[:, None]
+    window = Window(
+        action=replay.action[rows, positions],
+        reward=replay.reward[rows, positions],
+        terminated=replay.terminated[rows, positions],
+        truncated=replay.truncated[rows, positions],
+        root_value=replay.root_value[rows, positions],
+        policy=replay.policy[rows, positions],
+    )
+    targets = jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(window)
+    absolute = slot_times(replay)
+
+    def observation_at(slots: Array) -> Array:
+        past = history_lib.from_replay(
+            replay.observation,
+            replay.action,
+            replay.terminated | replay.truncated,
+            absolute,
+            env,
+            slots,
+            history_frames,
+        )
+        return history_lib.stack(past, replay.policy.shape[-1], action_planes)
+
+    later = None
+    if next_observations:  # records t+1 .. t+K lie inside the window, so they are written
+        later = jnp.stack(
+            [observation_at((slot + k) % length) for k in range(1, unroll_steps + 1)], axis=1
+        )
+    return Batch(
+        observation=observation_at(slot),
+        targets=targets,
+        weight=weight.astype(jnp.float32),
+        index=index,
+        next_observation=later,
+    )
+
+
+def sample_proportional(key: PRNGKey, weights: Array, num: int) -> Array:
+    """[N] non-negative weights -> [num] indices drawn with probability proportional to weight.
+
+    Inverse-CDF sampling: `searchsorted(side="right")` returns the first index whose
+    cumulative sum exceeds u. XLA's parallel cumsum is not exactly monotone in float32, so a
+    zero-weight index can still be hit now and then (as can `jax.random.choice`); such a draw
+    is redirected to the heaviest index, so no draw ever has probability zero.
+    """
+    cumulative = jnp.cumsum(weights)
+    total = cumulative[-1]
+    u = jax.random.uniform(key, (num,)) * total * (1.0 - 1e-6)
+    index = jnp.clip(jnp.searchsorted(cumulative, u, side="right"), 0, weights.shape[0] - 1)
+    return jnp.where(weights[index] > 0, index, jnp.argmax(weights)).astype(jnp.int32)
+
+
+def update_priorities(replay: ReplayState, index: Array, priority: Array) -> ReplayState:
+    flat = replay.priority.reshape(-1).at[index].set(priority)
+    return replay.replace(
+        priority=flat.reshape(replay.priority.shape),
+        max_priority=jnp.maximum(replay.max_priority, jnp.max(priority)),
+    )
+
+
+def replay_bytes(spec: EnvSpec, num_envs: int, steps_per_env: int) -> int:
+    """Bytes `init_replay` allocates, from shapes alone."""
+    shapes = jax.eval_shape(lambda: init_replay(spec, num_envs, steps_per_env))
+    return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(shapes))

@@ -1,0 +1,1 @@
+"""Planning inside the learned model: mctx adapters, recurrent functions, action choice."""

@@ -1,0 +1,170 @@
+"""mctx search inside the learned model.
+
+This is the only place where the environment's legal-action mask meets the search: it becomes
+mctx's `invalid_actions` at the root. Inside the tree every action is allowed and the model
+alone decides what happens (MuZero section 3).
+
+Two-player zero-sum games use discount -gamma inside the tree: values are from the point of
+view of the player to move and rewards from the view of the player who acted, so mctx negates
+the child's value when it backs up across a ply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import mctx
+from flax import struct
+
+from muzero.config import Config
+from muzero.model.networks import Model
+from muzero.model.value_transforms import logits_to_scalar
+from muzero.types import Array, EnvSpec, Params, PRNGKey
+
+
+class SearchOutput(struct.PyTreeNode):
+    action: Array  # [B] int32, the action mctx selects (Gumbel: the sequential-halving winner)
+    policy_target: Array  # [B, A] search policy (visit distribution or Gumbel improved policy)
+    visit_counts: Array  # [B, A] int32 root visit counts
+    root_value: Array  # [B] value of the root after search, for the player to move
+
+
+SearchFn = Callable[[Params, Array, Array, PRNGKey], SearchOutput]
+
+
+def tree_discount(config: Config, spec: EnvSpec) -> float:
+    """gamma, negated for two-player zero-sum games so values flip sign every ply."""
+    return -config.learner.discount if spec.two_player else config.learner.discount
+
+
+def make_search_fn(
+    model: Model,
+    config: Config,
+    spec: EnvSpec,
+    *,
+    evaluation: bool = False,
+    num_simulations: int | None = None,
+) -> SearchFn:
+    """Returns search(params, observation [B, *O], legal_mask [B, A], key) -> SearchOutput.
+
+    `evaluation` removes root noise (no Dirichlet noise, Gumbel scale 0), as in the papers'
+    evaluations; self-play keeps it for exploration.
+    """
+    value_support = config.network.value_support.build()
+    reward_support = config.network.reward_support.build()
+    discount = tree_discount(config, spec)
+    policy = make_tree_policy(config, evaluation=evaluation, num_simulations=num_simulations)
+
+    def recurrent_fn(params, key, action, latent):
+        del key
+        reward_logits, next_latent = model.dynamics(params, latent, action)
+        prior_logits, value_logits = model.predict(params, next_latent)
+        batch = action.shape[0]
+        out = mctx.RecurrentFnOutput(
+            reward=logits_to_scalar(reward_logits, reward_support),
+            discount=jnp.full((batch,), discount, jnp.float32),
+            prior_logits=prior_logits,
+            value=logits_to_scalar(value_logits, value_support),
+        )
+        return out, next_latent
+
+    def search(params: Params, observation: Array, legal_mask: Array, key: PRNGKey):
+        latent = model.represent(params, observation)
+        prior_logits, value_logits = model.predict(params, latent)
+        root = mctx.RootFnOutput(
+            prior_logits=prior_logits,
+            value=logits_to_scalar(value_logits, value_support),
+            embedding=latent,
+        )
+        return policy(params, key, root, recurrent_fn, legal_mask)
+
+    return search
+
+
+def make_tree_policy(
+    config: Config, *, evaluation: bool = False, num_simulations: int | None = None
+):
+    """policy(params, key, root, recurrent_fn, legal_mask [B, A]) -> SearchOutput: the
+    configured mctx search (Gumbel MuZero or MuZero pUCT) over any recurrent function, the
+    learned model's or a true simulator's."""
+    sc = config.search
+    simulations = num_simulations or sc.num_simulations
+    max_depth = sc.max_depth or None
+
+    def policy(params, key: PRNGKey, root, recurrent_fn, legal_mask: Array) -> SearchOutput:
+        invalid = ~legal_mask
+        if sc.algorithm == "gumbel":
+            out = mctx.gumbel_muzero_policy(
+                params,
+                key,
+                root,
+                recurrent_fn,
+                simulations,
+                invalid_actions=invalid,
+                max_depth=max_depth,
+                max_num_considered_actions=sc.max_num_considered_actions,
+                gumbel_scale=0.0 if evaluation else sc.gumbel_scale,
+            )
+        else:
+            out = mctx.muzero_policy(
+                params,
+                key,
+                root,
+                recurrent_fn,
+                simulations,
+                invalid_actions=invalid,
+                max_depth=max_depth,
+                pb_c_init=sc.pb_c_init,
+                pb_c_base=sc.pb_c_base,
+                dirichlet_alpha=sc.dirichlet_alpha,
+                dirichlet_fraction=0.0 if evaluation else sc.dirichlet_fraction,
+            )
+        summary = out.search_tree.summary()
+        return SearchOutput(
+            action=out.action.astype(jnp.int32),
+            policy_target=out.action_weights,
+            visit_counts=summary.visit_counts,
+            root_value=summary.value,
+        )
+
+    return policy
+
+
+def most_visited(visit_counts: Array, legal_mask: Array, policy: Array | None = None) -> Array:
+    """[B, A] -> [B] the legal action with the most root visits.
+
+    Ties are broken by `policy` (values in [0, 1]) when given, else by the lowest index. Gumbel
+    search splits visits evenly between its finalists (8 and 8 with two actions and 16
+    simulations), so its improved policy must decide between them.
+    """
+    score = visit_counts.astype(jnp.float32)
+    if policy is not None:
+        score = score + 0.5 * policy
+    return jnp.argmax(jnp.where(legal_mask, score, -1.0), axis=-1).astype(jnp.int32)
+
+
+def greedy_action(out: SearchOutput, legal_mask: Array) -> Array:
+    """[B] the action an agent plays in evaluation: most visited, ties by search policy."""
+    return most_visited(out.visit_counts, legal_mask, out.policy_target)
+
+
+def sample_visits(
+    key: PRNGKey,
+    visit_counts: Array,
+    legal_mask: Array,
+    temperature: float,
+    policy: Array | None = None,
+) -> Array:
+    """[B, A] -> [B] actions sampled with probability proportional to visits ** (1/temperature);
+    at temperature 0 the most visited, ties broken by `policy` (see `most_visited`)."""
+    if temperature == 0:
+        return most_visited(visit_counts, legal_mask, policy)
+    logits = jnp.log(jnp.maximum(visit_counts.astype(jnp.float32), 1e-8)) / temperature
+    logits = jnp.where(legal_mask & (visit_counts > 0), logits, -jnp.inf)
+    # A root whose legal actions all have zero visits cannot happen with >= 1 simulation,
+    # but fall back to the most visited legal action rather than sampling from -inf.
+    any_visit = jnp.any(jnp.isfinite(logits), axis=-1)
+    sampled = jax.random.categorical(key, jnp.where(any_visit[:, None], logits, 0.0))
+    return jnp.where(any_visit, sampled, most_visited(visit_counts, legal_mask)).astype(jnp.int32)
