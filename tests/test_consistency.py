@@ -6,14 +6,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from batches import episode_batch, loss_of
 
 import envs
 from configs import get_preset
 from muzero.config import NetworkConfig, SupportConfig
-from muzero.learning.losses import consistency_targets, muzero_loss, negative_cosine
-from muzero.learning.targets import UnrollTargets
+from muzero.learning.losses import consistency_targets, negative_cosine
 from muzero.model.networks import make_model
-from muzero.replay import buffer as R
 
 
 def test_negative_cosine_by_hand():
@@ -36,27 +35,6 @@ def test_projection_heads_exist_only_when_asked():
     assert model.project(params, latent, False).shape == (5, 12)
 
 
-def _tiny_batch(spec, num_unroll, alive):
-    """A random batch whose unrolled steps are all in the episode (alive) or all past it."""
-    k = jax.random.split(jax.random.key(3), 3)
-    obs = jax.random.bernoulli(k[0], 0.3, (4, *spec.observation_shape))
-    later = jax.random.bernoulli(k[1], 0.3, (4, num_unroll, *spec.observation_shape))
-    mask = jnp.ones((4, num_unroll + 1)).at[:, 1:].set(1.0 if alive else 0.0)
-    targets = UnrollTargets(
-        actions=jax.random.randint(k[2], (4, num_unroll), 0, spec.num_actions),
-        value=jnp.zeros((4, num_unroll + 1)),
-        value_mask=mask,
-        reward=jnp.zeros((4, num_unroll + 1)),
-        reward_mask=mask,
-        policy=jnp.ones((4, num_unroll + 1, spec.num_actions)) / spec.num_actions,
-        policy_mask=mask,
-    )
-    return R.Batch(
-        observation=obs, targets=targets, weight=jnp.ones(4), index=jnp.arange(4),
-        next_observation=later,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def parts():
     spec = envs.make("tic_tac_toe").spec
@@ -70,8 +48,8 @@ def parts():
 
 def test_consistency_loss_is_the_mean_negative_cosine_of_the_unrolled_latents(parts):
     spec, model, params, support = parts
-    batch = _tiny_batch(spec, 2, alive=True)
-    _, info = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
+    batch = episode_batch(spec, 2, alive=True)
+    _, info = loss_of(params, model, batch, support, 1.0, 2.0)
     latent = model.represent(params, batch.observation)
     expected = []
     for k in range(2):
@@ -79,17 +57,17 @@ def test_consistency_loss_is_the_mean_negative_cosine_of_the_unrolled_latents(pa
         target = model.project(params, model.represent(params, batch.next_observation[:, k]), False)
         expected.append(negative_cosine(model.project(params, latent, True), target).mean())
     assert float(info.consistency) == pytest.approx(float(np.mean(expected)), rel=1e-5)
-    plain_total, _ = muzero_loss(params, batch, model, support, support, 1.0, 0.0)
-    total, _ = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
+    plain_total, _ = loss_of(params, model, batch, support, 1.0, 0.0)
+    total, _ = loss_of(params, model, batch, support, 1.0, 2.0)
     # each step's term is scaled by 1/K like the other unrolled losses, then by the weight.
     assert float(total - plain_total) == pytest.approx(2.0 * float(np.sum(expected)) / 2, rel=1e-4)
 
 
 def test_consistency_is_masked_past_the_episode_end(parts):
     spec, model, params, support = parts
-    batch = _tiny_batch(spec, 2, alive=False)
-    with_it, info = muzero_loss(params, batch, model, support, support, 1.0, 2.0)
-    without, _ = muzero_loss(params, batch, model, support, support, 1.0, 0.0)
+    batch = episode_batch(spec, 2, alive=False)
+    with_it, info = loss_of(params, model, batch, support, 1.0, 2.0)
+    without, _ = loss_of(params, model, batch, support, 1.0, 0.0)
     assert float(info.consistency) == 0.0
     assert float(with_it) == pytest.approx(float(without))
 

@@ -4,14 +4,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from batches import loss_of, random_batch
 
 import envs
 from muzero.config import NetworkConfig, SupportConfig
-from muzero.learning.losses import muzero_loss
-from muzero.learning.targets import UnrollTargets
 from muzero.model.networks import make_model
 from muzero.model.value_transforms import logits_to_scalar
-from muzero.replay import buffer as R
 
 POINTS = np.linspace(-1.0, 1.0, 5)  # the support below, without the h-transform
 
@@ -48,24 +46,6 @@ def parts():
     return spec, model, params, unit.build()
 
 
-def make_batch(spec, num_unroll=3, batch=4):
-    k = jax.random.split(jax.random.key(7), 8)
-    shape = (batch, num_unroll + 1)
-    mask = (jax.random.uniform(k[0], shape) > 0.3).astype(jnp.float32).at[:, 0].set(1.0)
-    targets = UnrollTargets(
-        actions=jax.random.randint(k[1], (batch, num_unroll), 0, spec.num_actions),
-        value=jax.random.uniform(k[2], shape, minval=-1.0, maxval=1.0),
-        value_mask=mask,
-        reward=jax.random.uniform(k[3], shape, minval=-1.0, maxval=1.0).at[:, 0].set(0.0),
-        reward_mask=(jax.random.uniform(k[4], shape) > 0.3).astype(jnp.float32).at[:, 0].set(0),
-        policy=jax.nn.softmax(jax.random.normal(k[5], (*shape, spec.num_actions))),
-        policy_mask=(jax.random.uniform(k[6], shape) > 0.3).astype(jnp.float32),
-    )
-    observation = jax.random.bernoulli(k[7], 0.3, (batch, *spec.observation_shape))
-    weight = jnp.asarray([0.5, 1.0, 2.0, 0.25])[:batch]
-    return R.Batch(observation=observation, targets=targets, weight=weight, index=jnp.arange(batch))
-
-
 def by_hand(model, params, batch, value_weight):
     t = jax.tree.map(np.asarray, batch.targets)
     num_unroll = t.actions.shape[1]
@@ -96,32 +76,32 @@ def test_total_is_the_masked_importance_weighted_sum_with_unrolled_steps_scaled_
     parts, value_weight
 ):
     spec, model, params, support = parts
-    batch = make_batch(spec)
-    total, _ = muzero_loss(params, batch, model, support, support, value_weight)
+    batch = random_batch(spec)
+    total, _ = loss_of(params, model, batch, support, value_weight)
     assert float(total) == pytest.approx(by_hand(model, params, batch, value_weight), rel=1e-5)
 
 
 def test_steps_past_the_end_change_nothing(parts):
     """Masked targets (past the episode's end) may hold anything: the loss ignores them."""
     spec, model, params, support = parts
-    batch = make_batch(spec)
+    batch = random_batch(spec)
     t = batch.targets
-    garbage = batch.replace(
+    garbage = batch._replace(
         targets=t.replace(
             value=jnp.where(t.value_mask > 0, t.value, 0.9),
             reward=jnp.where(t.reward_mask > 0, t.reward, -0.7),
             policy=jnp.where(t.policy_mask[..., None] > 0, t.policy, 1.0 / spec.num_actions),
         )
     )
-    a, _ = muzero_loss(params, batch, model, support, support, 1.0)
-    b, _ = muzero_loss(params, garbage, model, support, support, 1.0)
+    a, _ = loss_of(params, model, batch, support, 1.0)
+    b, _ = loss_of(params, model, garbage, support, 1.0)
     assert float(a) == pytest.approx(float(b), rel=1e-6)
 
 
 def test_priorities_are_the_root_value_errors(parts):
     spec, model, params, support = parts
-    batch = make_batch(spec)
-    _, info = muzero_loss(params, batch, model, support, support, 1.0)
+    batch = random_batch(spec)
+    _, info = loss_of(params, model, batch, support, 1.0)
     value = logits_to_scalar(model.predict(params, model.represent(params, batch.observation))[1],
                              support)  # fmt: skip
     expected = np.abs(np.asarray(batch.targets.value[:, 0]) - np.asarray(value))

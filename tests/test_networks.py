@@ -5,8 +5,8 @@ import pytest
 
 import envs
 from muzero.config import NetworkConfig, SupportConfig
-from muzero.learning.losses import scale_gradient
 from muzero.model.networks import make_model, normalize_latent
+from muzero.model.unroll import scale_gradient
 from muzero.model.value_transforms import logits_to_scalar
 
 

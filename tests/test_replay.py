@@ -3,6 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from muzero.learning.targets import batch_targets
 from muzero.replay import buffer as R
 from muzero.types import EnvSpec
 
@@ -58,19 +59,19 @@ def test_samples_come_from_valid_positions_with_their_window():
     batch = R.sample(
         replay,
         jax.random.key(0),
-        256,
+        batch_size=256,
         unroll_steps=2,
         td_steps=2,
-        discount=1.0,
         priority_exponent=1.0,
         importance_exponent=1.0,
     )
     t0 = np.asarray(batch.observation[:, 0])
     assert t0.min() >= 24 - 16 and t0.max() <= 23 - 4
     # reward of record j is its time, so the reward target at offset 1 is the start time.
-    np.testing.assert_allclose(batch.targets.reward[:, 1], t0)
+    targets = batch_targets(batch.window, unroll_steps=2, td_steps=2, discount=1.0)
+    np.testing.assert_allclose(targets.reward[:, 1], t0)
     # value target with n=2, root values 0: r_t + r_{t+1} = 2 t + 1
-    np.testing.assert_allclose(batch.targets.value[:, 0], 2 * t0 + 1)
+    np.testing.assert_allclose(targets.value[:, 0], 2 * t0 + 1)
 
 
 def test_replay_gives_the_observations_of_the_next_k_records():
@@ -78,7 +79,7 @@ def test_replay_gives_the_observations_of_the_next_k_records():
     for i in range(6):
         replay = R.add(replay, chunk(4, 3, 4 * i))
     batch = R.sample(
-        replay, jax.random.key(0), 128, unroll_steps=3, td_steps=2, discount=1.0,
+        replay, jax.random.key(0), batch_size=128, unroll_steps=3, td_steps=2,
         priority_exponent=0.0, importance_exponent=0.0, next_observations=True,
     )  # fmt: skip
     t0 = np.asarray(batch.observation[:, 0])
@@ -98,7 +99,10 @@ def test_priorities_shape_sampling_and_importance_weights():
     target = int(np.flatnonzero(valid)[3])
     priority[target] = 9.0
     replay = R.update_priorities(replay, jnp.arange(16), jnp.asarray(priority, jnp.float32))
-    batch = R.sample(replay, jax.random.key(1), 4000, 1, 1, 1.0, 1.0, 1.0)
+    batch = R.sample(
+        replay, jax.random.key(1), batch_size=4000, unroll_steps=1, td_steps=1,
+        priority_exponent=1.0, importance_exponent=1.0,
+    )  # fmt: skip
     index = np.asarray(batch.index)
     assert valid[index].all()
     share = np.mean(index == target)

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from muzero.learning.targets import Window, n_step_values, unroll_targets
+from muzero.learning.targets import n_step_values, unroll_targets
+from muzero.replay.buffer import Window
 
 
 def make_window(rewards, terminated=None, truncated=None, values=None, num_actions=3):

@@ -160,12 +160,11 @@ def bench_replay_memory(frames: int, preset: str = "atari", grayscale: bool = Tr
             replay_lib.sample(
                 r,
                 k,
-                lc.batch_size,
-                lc.unroll_steps,
-                lc.td_steps,
-                lc.discount,
-                1.0,
-                1.0,
+                batch_size=lc.batch_size,
+                unroll_steps=lc.unroll_steps,
+                td_steps=lc.td_steps,
+                priority_exponent=1.0,
+                importance_exponent=1.0,
                 history_frames=config.history.frames,
                 action_planes=config.history.action_planes,
             ).observation

@@ -43,9 +43,11 @@ from flax import struct
 
 from envs.core import Env
 from muzero.config import Config
-from muzero.learning.targets import Window, unroll_targets
+from muzero.learning.targets import batch_targets
 from muzero.model.networks import Model
+from muzero.model.unroll import unroll
 from muzero.model.value_transforms import Support, logits_to_scalar
+from muzero.replay.buffer import Window
 from muzero.replay.history import push, stack
 from muzero.search.policy import SearchFn, greedy_action, tree_discount
 from muzero.types import Array, EnvSpec, Params, PRNGKey
@@ -200,7 +202,7 @@ def real_outcomes(episode: Record, unroll_steps: int, td_steps: int, discount: f
         root_value=padded(episode.root_value, 0.0)[index],
         policy=padded(episode.policy, 0.0)[index],
     )
-    targets = jax.vmap(lambda w: unroll_targets(w, k, td_steps, discount))(windows)
+    targets = batch_targets(windows, unroll_steps=k, td_steps=td_steps, discount=discount)
     # policy_mask is unroll_targets' `alive`: no episode end in records t .. t+k-1.
     state_mask = (targets.policy_mask > 0) & episode.valid[:, None]
     first = jnp.zeros((length, 1), bool)
@@ -215,28 +217,22 @@ def real_outcomes(episode: Record, unroll_steps: int, td_steps: int, discount: f
     )
 
 
-def unroll_model(
+def predictions_along(
     model: Model,
     params: Params,
     observation: Array,
     actions: Array,
+    *,
     value_support: Support,
     reward_support: Support,
 ) -> Predictions:
     """observation [B, *O], actions [B, K] -> the model's predictions [B, K+1] along them."""
-    latent = model.represent(params, observation)
-    policy_0, value_0 = model.predict(params, latent)
-
-    def step(latent, action):
-        reward_logits, latent = model.dynamics(params, latent, action)
-        policy, value = model.predict(params, latent)
-        return latent, (logits_to_scalar(reward_logits, reward_support), policy, value)
-
-    _, (reward, policy, value) = jax.lax.scan(step, latent, jnp.swapaxes(actions, 0, 1))
+    steps = unroll(model, params, observation, actions).stacked()
+    reward = logits_to_scalar(steps["reward_logits"], reward_support)  # [B, K]
     return Predictions(
-        reward=jnp.concatenate([jnp.zeros_like(reward[:1]), reward]).T,
-        value=logits_to_scalar(jnp.concatenate([value_0[None], value]), value_support).T,
-        policy_logits=jnp.swapaxes(jnp.concatenate([policy_0[None], policy]), 0, 1),
+        reward=jnp.concatenate([jnp.zeros_like(reward[:, :1]), reward], axis=1),
+        value=logits_to_scalar(steps["value_logits"], value_support),
+        policy_logits=steps["policy_logits"],
     )
 
 
@@ -273,13 +269,13 @@ def make_analysis(
 
     def one_episode(params: Params, episode: Record) -> StepErrors:
         outcomes = real_outcomes(episode, unroll_steps, td_steps, discount)
-        predictions = unroll_model(
+        predictions = predictions_along(
             model,
             params,
             episode.observation,
             outcomes.action[:, :unroll_steps],
-            value_support,
-            reward_support,
+            value_support=value_support,
+            reward_support=reward_support,
         )
         return compare(predictions, outcomes)
 

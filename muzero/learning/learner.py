@@ -10,8 +10,10 @@ import optax
 from flax import struct
 
 from muzero.config import Config
-from muzero.learning.losses import muzero_loss
+from muzero.learning.losses import consistency_targets, muzero_loss
+from muzero.learning.targets import UnrollTargets, batch_targets
 from muzero.model.networks import Model
+from muzero.model.unroll import unroll
 from muzero.replay import buffer as replay_lib
 from muzero.search.policy import tree_discount
 from muzero.types import Array, EnvSpec, Params, PRNGKey
@@ -68,32 +70,44 @@ def make_update_fn(
     discount = tree_discount(config, spec)
     consistency = lc.consistency_loss_weight
 
+    def loss(params: Params, sample: replay_lib.Sample, targets: UnrollTargets):
+        predictions = unroll(
+            model, params, sample.observation, targets.actions, project=consistency > 0
+        )
+        target_projection = None
+        if consistency:
+            target_projection = consistency_targets(params, model, sample.next_observation)
+        return muzero_loss(
+            predictions,
+            targets,
+            sample.weight,
+            value_support=value_support,
+            reward_support=reward_support,
+            value_loss_weight=lc.value_loss_weight,
+            consistency_loss_weight=consistency,
+            consistency_target=target_projection,
+        )
+
     def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
-        batch = replay_lib.sample(
+        sample = replay_lib.sample(
             replay,
             key,
-            lc.batch_size,
-            lc.unroll_steps,
-            lc.td_steps,
-            discount,
-            rc.priority_exponent,
-            rc.importance_exponent,
+            batch_size=lc.batch_size,
+            unroll_steps=lc.unroll_steps,
+            td_steps=lc.td_steps,
+            priority_exponent=rc.priority_exponent,
+            importance_exponent=rc.importance_exponent,
             history_frames=config.history.frames,
             action_planes=config.history.action_planes,
             next_observations=consistency > 0,
         )
-        grads, info = jax.grad(muzero_loss, has_aux=True)(
-            state.params,
-            batch,
-            model,
-            value_support,
-            reward_support,
-            lc.value_loss_weight,
-            consistency,
+        targets = batch_targets(
+            sample.window, unroll_steps=lc.unroll_steps, td_steps=lc.td_steps, discount=discount
         )
+        grads, info = jax.grad(loss, has_aux=True)(state.params, sample, targets)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        replay = replay_lib.update_priorities(replay, batch.index, info.priority)
+        replay = replay_lib.update_priorities(replay, sample.index, info.priority)
         metrics = {
             "learner/loss": info.total,
             "learner/policy_loss": info.policy,

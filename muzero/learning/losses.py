@@ -1,10 +1,11 @@
-"""The MuZero loss (MuZero equation 1 and appendix G).
+"""The MuZero loss (MuZero equation 1 and appendix G), a function of predictions and targets.
 
-From each sampled observation the model is unrolled K steps along the actions actually taken:
+From each sampled observation the model is unrolled K steps along the actions actually taken
+(`muzero.model.unroll`), and
     l = sum_k [ l_p(pi_k, p_k) + w_v l_v(z_k, v_k) + l_r(u_k, r_k) ]
 with cross-entropy on the policy and on the two-hot encodings of the value and reward targets.
 Following the paper, the losses of the K unrolled steps are scaled by 1/K so the total gradient
-does not grow with K, and the gradient entering the dynamics function at each step is halved.
+does not grow with K (the unroll halves the gradient entering the dynamics at each step).
 Weight decay lives in the optimizer (`muzero.learning.learner`).
 
 With a consistency weight w_c > 0, each unrolled step k >= 1 of the same episode adds
@@ -20,9 +21,10 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from muzero.learning.targets import UnrollTargets
 from muzero.model.networks import Model
+from muzero.model.unroll import Unrolled
 from muzero.model.value_transforms import Support, logits_to_scalar, scalar_to_two_hot
-from muzero.replay.buffer import Batch
 from muzero.types import Array, Params
 
 
@@ -34,11 +36,6 @@ class LossInfo(struct.PyTreeNode):
     consistency: Array  # [] negative cosine per unroll step (0 when the loss is off)
     priority: Array  # [B] |z_0 - v_0|, the new replay priority
     value_error: Array  # [] mean |z_0 - v_0|
-
-
-def scale_gradient(x: Array, scale: float) -> Array:
-    """Identity forward; multiplies the gradient by `scale` backward (MuZero appendix G)."""
-    return jax.tree.map(lambda t: t * scale + jax.lax.stop_gradient(t) * (1.0 - scale), x)
 
 
 def cross_entropy(target_probs: Array, logits: Array) -> Array:
@@ -62,43 +59,36 @@ def consistency_targets(params: Params, model: Model, next_observation: Array) -
 
 
 def muzero_loss(
-    params: Params,
-    batch: Batch,
-    model: Model,
+    predictions: Unrolled,
+    targets: UnrollTargets,
+    weight: Array,
+    *,
     value_support: Support,
     reward_support: Support,
     value_loss_weight: float,
     consistency_loss_weight: float = 0.0,
+    consistency_target: Array | None = None,
 ) -> tuple[Array, LossInfo]:
-    t = batch.targets
+    """predictions along K steps (`muzero.model.unroll`), targets [B, K(+1), ...] and
+    importance weights [B] -> the weighted mean loss and its parts. The consistency term needs
+    `predictions.projection` and `consistency_target` [B, K, P]."""
+    t, p = targets, predictions
     num_unroll = t.actions.shape[1]
-    latent = model.represent(params, batch.observation)
-    per_sample = jnp.zeros(batch.weight.shape)
+    per_sample = jnp.zeros(weight.shape)
     sums = {"policy": 0.0, "value": 0.0, "reward": 0.0, "consistency": 0.0}
-    if consistency_loss_weight:
-        targets = consistency_targets(params, model, batch.next_observation)
-    root_value = None
     for k in range(num_unroll + 1):
-        if k > 0:
-            reward_logits, latent = model.dynamics(params, latent, t.actions[:, k - 1])
-            latent = scale_gradient(latent, 0.5)
-        policy_logits, value_logits = model.predict(params, latent)
-        if k == 0:
-            root_value = logits_to_scalar(value_logits, value_support)
-        policy = cross_entropy(t.policy[:, k], policy_logits) * t.policy_mask[:, k]
-        value = cross_entropy(scalar_to_two_hot(t.value[:, k], value_support), value_logits)
-        value = value * t.value_mask[:, k]
+        policy = cross_entropy(t.policy[:, k], p.policy_logits[k]) * t.policy_mask[:, k]
+        value_target = scalar_to_two_hot(t.value[:, k], value_support)
+        value = cross_entropy(value_target, p.value_logits[k]) * t.value_mask[:, k]
         step = policy + value_loss_weight * value
         if k > 0:
-            reward = (
-                cross_entropy(scalar_to_two_hot(t.reward[:, k], reward_support), reward_logits)
-                * t.reward_mask[:, k]
-            )
+            reward_target = scalar_to_two_hot(t.reward[:, k], reward_support)
+            reward = cross_entropy(reward_target, p.reward_logits[k - 1]) * t.reward_mask[:, k]
             step = step + reward
             sums["reward"] += jnp.mean(reward)
             if consistency_loss_weight:
-                online = model.project(params, latent, True)
-                consistency = negative_cosine(online, targets[:, k - 1]) * t.policy_mask[:, k]
+                cosine = negative_cosine(p.projection[k - 1], consistency_target[:, k - 1])
+                consistency = cosine * t.policy_mask[:, k]
                 step = step + consistency_loss_weight * consistency
                 sums["consistency"] += jnp.mean(consistency)
         step_scale = 1.0 if k == 0 else 1.0 / num_unroll
@@ -106,7 +96,8 @@ def muzero_loss(
         sums["policy"] += jnp.mean(policy)
         sums["value"] += jnp.mean(value)
 
-    total = jnp.mean(batch.weight * per_sample)
+    total = jnp.mean(weight * per_sample)
+    root_value = logits_to_scalar(p.value_logits[0], value_support)
     error = jnp.abs(t.value[:, 0] - root_value)
     info = LossInfo(
         total=total,

@@ -21,21 +21,12 @@ Past the end of an episode (offsets after the first record that ended it):
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from flax import struct
 
+from muzero.replay.buffer import Window
 from muzero.types import Array
-
-
-class Window(struct.PyTreeNode):
-    """W consecutive records of one environment (the replay gathers [B, W] of these)."""
-
-    action: Array  # [W] int32
-    reward: Array  # [W] float32
-    terminated: Array  # [W] bool
-    truncated: Array  # [W] bool
-    root_value: Array  # [W] float32
-    policy: Array  # [W, A] float32
 
 
 class UnrollTargets(struct.PyTreeNode):
@@ -100,3 +91,10 @@ def unroll_targets(
         policy=window.policy[: k_steps + 1],
         policy_mask=alive.astype(jnp.float32),
     )
+
+
+def batch_targets(
+    windows: Window, *, unroll_steps: int, td_steps: int, discount: float
+) -> UnrollTargets:
+    """`unroll_targets` over a batch of windows [B, W] -> targets [B, K(+1), ...]."""
+    return jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(windows)

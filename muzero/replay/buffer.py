@@ -22,11 +22,21 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from muzero.learning.targets import UnrollTargets, Window, unroll_targets
 from muzero.replay import history as history_lib
 from muzero.types import Array, EnvSpec, PRNGKey
 
 PRIORITY_EPS = 1e-6
+
+
+class Window(struct.PyTreeNode):
+    """W consecutive records of one environment (the replay gathers [B, W] of these)."""
+
+    action: Array  # [W] int32
+    reward: Array  # [W] float32
+    terminated: Array  # [W] bool
+    truncated: Array  # [W] bool
+    root_value: Array  # [W] float32
+    policy: Array  # [W, A] float32
 
 
 class Trajectory(struct.PyTreeNode):
@@ -55,9 +65,11 @@ class ReplayState(struct.PyTreeNode):
     max_priority: Array  # [] float32
 
 
-class Batch(struct.PyTreeNode):
+class Sample(struct.PyTreeNode):
+    """Positions drawn by priority, with what the learner needs to build their targets."""
+
     observation: Array  # [B, *O]
-    targets: UnrollTargets  # fields [B, K(+1), ...]
+    window: Window  # fields [B, W]: the W = K + n + 1 records from each position on
     weight: Array  # [B] importance weights
     index: Array  # [B] flat position in [E * L], for the priority update
     # [B, K, *O] the observations 1..K records later (EfficientZero's consistency targets;
@@ -129,18 +141,19 @@ def num_valid(replay: ReplayState, lookahead: int) -> Array:
 def sample(
     replay: ReplayState,
     key: PRNGKey,
+    *,
     batch_size: int,
     unroll_steps: int,
     td_steps: int,
-    discount: float,
     priority_exponent: float,
     importance_exponent: float,
     history_frames: int = 1,
     action_planes: bool = False,
     next_observations: bool = False,
-) -> Batch:
-    """Draw `batch_size` positions by priority and build their observations (histories of
-    `history_frames` frames, see `muzero.replay.history`) and unroll targets; with
+) -> Sample:
+    """Draw `batch_size` positions by priority and gather their observations (histories of
+    `history_frames` frames, see `muzero.replay.history`) and the windows of records their
+    targets are built from (`muzero.learning.targets`); with
     `next_observations`, also the observations of the K records after each position."""
     num_envs, length = replay.action.shape
     window_size = unroll_steps + td_steps + 1
@@ -171,7 +184,6 @@ def sample(
         root_value=replay.root_value[rows, positions],
         policy=replay.policy[rows, positions],
     )
-    targets = jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(window)
     absolute = slot_times(replay)
 
     def observation_at(slots: Array) -> Array:
@@ -191,9 +203,9 @@ def sample(
         later = jnp.stack(
             [observation_at((slot + k) % length) for k in range(1, unroll_steps + 1)], axis=1
         )
-    return Batch(
+    return Sample(
         observation=observation_at(slot),
-        targets=targets,
+        window=window,
         weight=weight.astype(jnp.float32),
         index=index,
         next_observation=later,

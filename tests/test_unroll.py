@@ -1,0 +1,72 @@
+"""`unroll` against the model's three functions called by hand, one position at a time."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import envs
+from muzero.config import NetworkConfig, SupportConfig
+from muzero.model.networks import make_model
+from muzero.model.unroll import unroll
+
+
+def test_unroll_equals_a_plain_loop_over_steps_and_positions():
+    spec = envs.make("tic_tac_toe").spec
+    unit = SupportConfig(min_value=-1.0, max_value=1.0, num_bins=5, transform=False)
+    config = NetworkConfig(hidden_size=16, latent_size=8, projection_size=6,
+                           value_support=unit, reward_support=unit)  # fmt: skip
+    model = make_model(config, spec)
+    params = model.init(jax.random.key(0))
+    keys = jax.random.split(jax.random.key(1), 2)
+    observation = jax.random.bernoulli(keys[0], 0.4, (3, *spec.observation_shape))
+    actions = jax.random.randint(keys[1], (3, 4), 0, spec.num_actions)
+
+    out = unroll(model, params, observation, actions, project=True)
+    stacked = out.stacked()
+    assert stacked["policy_logits"].shape == (3, 5, spec.num_actions)
+    assert stacked["value_logits"].shape == (3, 5, 5)
+    assert stacked["reward_logits"].shape == (3, 4, 5)
+    assert stacked["projection"].shape == (3, 4, 6)
+    for b in range(3):  # each position alone: rows of the batch do not mix
+        latent = model.represent(params, observation[b : b + 1])
+        for k in range(5):
+            if k:
+                reward, latent = model.dynamics(params, latent, actions[b : b + 1, k - 1])
+                np.testing.assert_allclose(stacked["reward_logits"][b, k - 1], reward[0], atol=1e-6)
+                projection = model.project(params, latent, True)[0]
+                np.testing.assert_allclose(stacked["projection"][b, k - 1], projection, atol=1e-6)
+            policy, value = model.predict(params, latent)
+            np.testing.assert_allclose(stacked["policy_logits"][b, k], policy[0], atol=1e-6)
+            np.testing.assert_allclose(stacked["value_logits"][b, k], value[0], atol=1e-6)
+
+
+def test_the_gradient_into_each_dynamics_step_is_halved():
+    """MuZero appendix G: the gradient reaching the representation through k dynamics steps
+    is (1/2)^k of the same computation without the scaling."""
+    spec = envs.make("tic_tac_toe").spec
+    model = make_model(NetworkConfig(hidden_size=8, latent_size=4), spec)
+    params = model.init(jax.random.key(0))
+    observation = jnp.zeros((1, *spec.observation_shape), bool)
+    actions = jnp.zeros((1, 2), jnp.int32)
+
+    def through(steps):
+        def f(obs_params):
+            p = {**params, "representation": obs_params}
+            return jnp.sum(unroll(model, p, observation, actions[:, :steps]).value_logits[-1])
+
+        return jax.grad(f)(params["representation"])
+
+    def same_without_scaling(steps):
+        def f(obs_params):
+            p = {**params, "representation": obs_params}
+            latent = model.represent(p, observation)
+            for k in range(steps):
+                _, latent = model.dynamics(p, latent, actions[:, k])
+            return jnp.sum(model.predict(p, latent)[1])
+
+        return jax.grad(f)(params["representation"])
+
+    for steps in (1, 2):
+        scaled, unscaled = through(steps), same_without_scaling(steps)
+        for a, b in zip(jax.tree.leaves(scaled), jax.tree.leaves(unscaled), strict=True):
+            np.testing.assert_allclose(a, b * 0.5**steps, rtol=1e-5, atol=1e-7)
