@@ -20,6 +20,14 @@ def known_env_ids() -> tuple[str, ...]:
     return pgx_env.available() + gymnax_env.available() + atari.available()
 
 
+def canonical_id(env_id: str) -> str:
+    """The spelling the loop knows: Atari games by their ALE name (ALE/ms_pacman ->
+    ALE/MsPacman; an unknown game raises ValueError), every other id unchanged."""
+    from envs import atari
+
+    return atari.game_id(env_id) if env_id.startswith(atari.PREFIX) else env_id
+
+
 def is_host_env(env_id: str) -> bool:
     """True for environments stepped on the host (Atari), False for JAX environments."""
     from envs import atari
@@ -56,4 +64,6 @@ def spec(env_config) -> EnvSpec:
     return make(env_config.id).spec
 
 
-__all__ = ["Env", "TimeStep", "make", "make_host", "spec", "is_host_env", "known_env_ids"]
+__all__ = [
+    "Env", "TimeStep", "make", "make_host", "spec", "is_host_env", "known_env_ids", "canonical_id"
+]  # fmt: skip

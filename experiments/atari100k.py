@@ -252,7 +252,8 @@ def play_game(folder: pathlib.Path, protocol: dict, game: str, seed: int, keep_s
 def train_game(runs_dir: pathlib.Path, protocol: dict, game: str, seed: int) -> pathlib.Path:
     """The finished run of a game and seed: trained here, or an interrupted one continued."""
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import load_run_config, run
+    from muzero.runtime.runs import load_run_config
+    from muzero.runtime.training import run
 
     runs = sorted((runs_dir / protocol["preset"]).glob("*/config.json"))
     for run_dir in reversed([c.parent.resolve() for c in runs]):
@@ -278,7 +279,8 @@ def evaluate_run(run_dir: pathlib.Path, episodes: int, seed: int):
     from muzero.agent import load_params
     from muzero.evaluation.matches import evaluate
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import build, load_run_config
+    from muzero.runtime.components import build
+    from muzero.runtime.runs import load_run_config
 
     run_dir, step = checkpointing.resolve(run_dir)
     config = load_run_config(run_dir)

@@ -142,7 +142,7 @@ def configure(preset: str, overrides: dict[str, dict[str, Any]], runs_dir: pathl
     """A preset's Config with per-section field overrides, its runs under `runs_dir`, checked
     against the environment (ValueError names the field)."""
     from configs import get_preset
-    from muzero.runtime.training import check_config
+    from muzero.runtime.components import check_config
 
     config = get_preset(preset)
     sections = {"run": {"runs_dir": str(runs_dir), "progress": False}}
@@ -180,7 +180,8 @@ def load_agent(run_dir: pathlib.Path, games: int | None):
     given) becomes its eval.num_games."""
     from muzero.agent import load_params
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import build, load_run_config
+    from muzero.runtime.components import build
+    from muzero.runtime.runs import load_run_config
 
     run_dir, step = checkpointing.resolve(run_dir)
     config = load_run_config(run_dir)
@@ -199,7 +200,7 @@ def learned_model_player(c, config, params, simulations: int):
     import jax
 
     from muzero.evaluation.matches import search_player
-    from muzero.runtime.training import network_spec
+    from muzero.runtime.components import network_spec
     from muzero.search.policy import make_search_fn
 
     search = make_search_fn(
@@ -311,7 +312,7 @@ def learning_runs(args, folder: pathlib.Path, trainings: Iterable, read_run) -> 
 def run_fields(run_dir: pathlib.Path) -> dict[str, Any]:
     """What a learning-curve experiment knows of a run from its config: the run dir, config,
     search algorithm, simulations in training and at evaluation, and seed."""
-    from muzero.runtime.training import load_run_config
+    from muzero.runtime.runs import load_run_config
 
     config = load_run_config(run_dir)
     return {

@@ -47,7 +47,7 @@ class Agent:
     """
 
     def __init__(self, config: Config, spec: EnvSpec, params: Params, seed: int = 0):
-        from muzero.runtime.training import network_spec
+        from muzero.runtime.components import network_spec
 
         self.config = config
         self.spec = spec
@@ -71,7 +71,7 @@ class Agent:
     @classmethod
     def load(cls, path: str | pathlib.Path, seed: int = 0) -> Agent:
         """Load from a run directory (latest checkpoint) or one checkpoint directory."""
-        from muzero.runtime.training import load_run_config
+        from muzero.runtime.runs import load_run_config
 
         run_dir, step = checkpointing.resolve(pathlib.Path(path))
         config = load_run_config(run_dir)
@@ -145,7 +145,7 @@ class Agent:
 
 def load_params(run_dir: pathlib.Path, step: int, config: Config) -> Params:
     """The network parameters of iteration `step` (a checkpoint or a snapshot) of a run."""
-    from muzero.runtime.training import network_spec
+    from muzero.runtime.components import network_spec
 
     model = make_model(config.network, network_spec(envs.spec(config.env), config))
     target = jax.eval_shape(model.init, jax.random.key(0))

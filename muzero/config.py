@@ -12,8 +12,6 @@ import dataclasses
 import re
 from typing import Literal
 
-from muzero.model.value_transforms import Support
-
 
 def _check(condition: bool, field: str, message: str, value: object) -> None:
     if not condition:
@@ -49,11 +47,6 @@ class SupportConfig:
             self.max_value,
         )
 
-    def build(self) -> Support:
-        return Support(
-            float(self.min_value), float(self.max_value), int(self.num_bins), bool(self.transform)
-        )
-
 
 @dataclasses.dataclass(frozen=True)
 class EnvConfig:
@@ -80,15 +73,10 @@ class EnvConfig:
     """Atari: emulator threads; 0 = one per CPU core."""
 
     def __post_init__(self) -> None:
-        from envs import atari, known_env_ids
-
-        if self.id.startswith(atari.PREFIX):  # ALE/ms_pacman, ALE/MsPacman -> ALE/MsPacman
-            object.__setattr__(self, "id", atari.game_id(self.id))
-        known = known_env_ids()
-        if self.id not in known:
-            raise ValueError(
-                f"env.id {self.id!r} is not a known environment; known: {', '.join(known)}"
-            )
+        # Whether the id names a known environment is checked with the environments, before
+        # anything compiles (`muzero.runtime.components.check_config`): the config tree
+        # imports no environment library.
+        _check(bool(self.id), "env.id", "must name an environment", self.id)
         _at_least(self, "env", 1, "frame_skip")
         _check(
             0 <= self.sticky_action_prob <= 1,

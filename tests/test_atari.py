@@ -13,9 +13,9 @@ import envs
 from configs import get_preset
 from envs.atari import AtariEnv, game_id, preprocess_frame
 from envs.contract import check_host_env_contract
-from muzero.config import EnvConfig
+from muzero.config import Config, EnvConfig
 from muzero.replay import buffer as R
-from muzero.runtime import memory, training
+from muzero.runtime import components, memory, runs, training
 
 ALEInterface.setLoggerMode(LoggerMode.Error)
 
@@ -30,7 +30,10 @@ def test_game_names():
     assert game_id("ms_pacman") == game_id("MsPacman") == "ALE/MsPacman"
     with pytest.raises(ValueError, match="unknown Atari game"):
         game_id("NotAGame")
-    assert EnvConfig(id="ALE/space_invaders").id == "ALE/SpaceInvaders"
+    # The command line takes any spelling; a config built in Python must use the ALE name.
+    assert envs.canonical_id("ALE/space_invaders") == "ALE/SpaceInvaders"
+    with pytest.raises(ValueError, match="'ALE/space_invaders' is spelled 'ALE/SpaceInvaders'"):
+        components.check_config(Config(env=EnvConfig(id="ALE/space_invaders")))
 
 
 @pytest.mark.parametrize("grayscale", [False, True])
@@ -126,7 +129,7 @@ def test_replay_memory_is_counted_and_a_replay_too_big_is_refused(monkeypatch):
     big = config.replace(replay=dataclasses.replace(config.replay, capacity=1_048_576))
     monkeypatch.setattr(memory, "free_host_bytes", lambda: 2_000_000_000)
     with pytest.raises(ValueError, match=r"replay.capacity 1,048,576 frames needs 9\.7"):
-        training.check_config(big)
+        components.check_config(big)
 
 
 def test_atari_smoke_checkpoint_plays_raw_gymnasium_frames(atari_smoke_run):
@@ -168,7 +171,7 @@ def test_resumed_atari_run_ends_the_interrupted_episodes(atari_smoke_run):
     np.testing.assert_array_equal(np.asarray(marked.truncated)[:, 2], [True, True])
     assert int(np.asarray(marked.truncated).sum()) == 2
 
-    config = training.load_run_config(atari_smoke_run)
+    config = runs.load_run_config(atari_smoke_run)
     config = config.replace(run=dataclasses.replace(config.run, max_iterations=6))
     training.run(config, resume=atari_smoke_run, evaluate_at_end=False)
     summary = (atari_smoke_run / "summary.json").read_text()
@@ -222,8 +225,8 @@ def test_host_actor_keeps_frames_actions_and_results_aligned(monkeypatch):
     config = get_preset("atari_smoke")
     spec = envs.spec(config.env)
     monkeypatch.setattr(envs, "make_host", lambda cfg, n, seed, noop_max=None: CountingEnv(spec, n))
-    c = training.build(config)
-    params = training.init_state(c, 0)["train_state"].params
+    c = components.build(config)
+    params = components.init_state(c, 0)["train_state"].params
     actor = HostActor(config, spec, c.search, seed=0)
     assert len(actor.groups) == 2
     trajectory, stats = actor.act(params, jax.random.key(0))

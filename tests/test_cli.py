@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from configs import get_preset
+
 
 def train(*args, cwd=None):
     env = {**os.environ, "JAX_LOG_COMPILES": "1"}
@@ -122,3 +124,10 @@ def test_atari_settings_are_checked_before_compiling(args, needle):
 
 def test_history_on_a_two_player_game_is_refused():
     assert_one_line_error(train("smoke", "--history.frames", "4"), "two-player")
+
+
+def test_the_command_line_takes_any_spelling_of_an_atari_game():
+    from muzero.cli.common import parse_config
+
+    config = parse_config(get_preset("atari_smoke"), ["--env.id", "ALE/space_invaders"], "")
+    assert config.env.id == "ALE/SpaceInvaders"

@@ -13,6 +13,7 @@ from configs import get_preset
 from muzero.config import NetworkConfig, SupportConfig
 from muzero.learning.losses import consistency_targets, negative_cosine
 from muzero.model.networks import make_model
+from muzero.model.value_transforms import make_support
 
 
 def test_negative_cosine_by_hand():
@@ -43,7 +44,7 @@ def parts():
         hidden_size=16, latent_size=8, projection_size=6, value_support=unit, reward_support=unit
     )
     model = make_model(config, spec)
-    return spec, model, model.init(jax.random.key(0)), unit.build()
+    return spec, model, model.init(jax.random.key(0)), make_support(unit)
 
 
 def test_consistency_loss_is_the_mean_negative_cosine_of_the_unrolled_latents(parts):

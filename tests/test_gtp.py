@@ -35,7 +35,7 @@ def go_run(tmp_path_factory):
     from muzero.config import to_dict
     from muzero.model.networks import make_model
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import network_spec
+    from muzero.runtime.components import network_spec
 
     config = get_preset("go_9x9")
     config = config.replace(

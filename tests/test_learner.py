@@ -8,14 +8,14 @@ import numpy as np
 
 from configs import get_preset
 from muzero.learning.learner import make_optimizer, make_update_fn
-from muzero.runtime import training
+from muzero.runtime import components
 
 
 def test_learn_equals_its_updates_one_by_one():
     base = get_preset("smoke")
     config = base.replace(learner=dataclasses.replace(base.learner, updates_per_iteration=3))
-    c = training.build(config)
-    state = training.init_state(c, seed=0)
+    c = components.build(config)
+    state = components.init_state(c, seed=0)
     replay, actor = state["replay"], state["actor"]
     params = state["train_state"].params
     for i in range(4):  # a few acting chunks of real self-play in the replay
@@ -26,7 +26,7 @@ def test_learn_equals_its_updates_one_by_one():
 
     learned, learned_replay, metrics = c.learn(copy(state["train_state"]), copy(replay), key)
 
-    net_spec = training.network_spec(c.spec, config)
+    net_spec = components.network_spec(c.spec, config)
     update = jax.jit(make_update_fn(c.model, make_optimizer(config), config, net_spec))
     train_state, one_by_one = copy(state["train_state"]), []
     for step_key in jax.random.split(key, 3):

@@ -9,7 +9,7 @@ from batches import loss_of, random_batch
 import envs
 from muzero.config import NetworkConfig, SupportConfig
 from muzero.model.networks import make_model
-from muzero.model.value_transforms import logits_to_scalar
+from muzero.model.value_transforms import logits_to_scalar, make_support
 
 POINTS = np.linspace(-1.0, 1.0, 5)  # the support below, without the h-transform
 
@@ -43,7 +43,7 @@ def parts():
     params = jax.tree.unflatten(
         tree, [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
     )
-    return spec, model, params, unit.build()
+    return spec, model, params, make_support(unit)
 
 
 def by_hand(model, params, batch, value_weight):

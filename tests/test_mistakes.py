@@ -16,6 +16,7 @@ from muzero.evaluation.mistakes import (
     replay_positions,
 )
 from muzero.evaluation.opponents import make_opponent, observation_player, tictactoe_move_values
+from muzero.runtime import components
 
 
 def lowest_legal(observations, legal_masks, rng):
@@ -133,11 +134,10 @@ def test_make_eval_reports_the_mistakes_of_an_untrained_agent(tmp_path, monkeypa
     from muzero import agent
     from muzero.cli import eval as eval_cli
     from muzero.evaluation import matches as evaluation
-    from muzero.runtime import training
 
     config = get_preset("smoke")
     config = config.replace(eval=dataclasses.replace(config.eval, num_simulations=2))
-    params = jax.jit(training.build(config).model.init)(jax.random.key(0))
+    params = jax.jit(components.build(config).model.init)(jax.random.key(0))
     monkeypatch.setattr(agent, "load_params", lambda run_dir, step, config: params)
     games = {"random/first": evaluation.summarize_outcomes(np.array([1.0, 0.0]))}
     monkeypatch.setattr(evaluation, "evaluate", lambda c, params, seed, frames: {"details": games})

@@ -7,7 +7,7 @@ import envs
 from muzero.config import NetworkConfig, SupportConfig
 from muzero.model.networks import make_model, normalize_latent
 from muzero.model.unroll import scale_gradient
-from muzero.model.value_transforms import logits_to_scalar
+from muzero.model.value_transforms import logits_to_scalar, make_support
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_shapes_latent_range_and_neutral_start(env_id, torso):
     assert policy_logits.shape == (3, spec.num_actions)
     # Zero-initialised heads: uniform policy, zero value and reward before any training.
     np.testing.assert_allclose(policy_logits, 0.0)
-    support = SupportConfig().build()
+    support = make_support(SupportConfig())
     np.testing.assert_allclose(logits_to_scalar(value_logits, support), 0.0, atol=1e-4)
     np.testing.assert_allclose(logits_to_scalar(reward_logits, support), 0.0, atol=1e-4)
 

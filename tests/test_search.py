@@ -7,7 +7,7 @@ import pytest
 
 from muzero.config import Config, NetworkConfig, SearchConfig, SupportConfig
 from muzero.model.networks import Model
-from muzero.model.value_transforms import scalar_to_two_hot
+from muzero.model.value_transforms import make_support, scalar_to_two_hot
 from muzero.search.policy import greedy_action, make_search_fn, sample_visits
 from muzero.types import EnvSpec
 
@@ -17,7 +17,7 @@ SUPPORT = SupportConfig(min_value=-1.0, max_value=1.0, num_bins=21, transform=Fa
 
 def bandit_model() -> Model:
     """One decision: arm a pays ARMS[a]; after it the model sits in a zero-reward state."""
-    support = SUPPORT.build()
+    support = make_support(SUPPORT)
 
     def logits_of(x):
         return jnp.log(scalar_to_two_hot(x, support) + 1e-9)

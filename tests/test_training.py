@@ -9,7 +9,7 @@ import pytest
 
 from configs import get_preset
 from muzero.agent import Agent
-from muzero.runtime import checkpointing, training
+from muzero.runtime import checkpointing, runs, training
 
 
 def smoke(tmp_path, **run_changes):
@@ -20,7 +20,7 @@ def smoke(tmp_path, **run_changes):
 
 
 def final_params(run_dir):
-    config = training.load_run_config(run_dir)
+    config = runs.load_run_config(run_dir)
     run_dir, step = checkpointing.resolve(run_dir)
     agent = Agent.load(run_dir)
     return step, agent.params, config
@@ -54,7 +54,7 @@ def test_resume_ends_with_the_same_parameters(smoke_run, tmp_path):
     full_dir, _ = smoke_run
     half_dir = training.run(smoke(tmp_path, max_iterations=6), evaluate_at_end=False)
     assert checkpointing.resolve(half_dir)[1] == 6
-    resumed_config = training.load_run_config(half_dir)
+    resumed_config = runs.load_run_config(half_dir)
     resumed_config = resumed_config.replace(
         run=dataclasses.replace(resumed_config.run, max_iterations=12)
     )

@@ -41,7 +41,8 @@ from muzero.acting.host_actor import HostActor
 from muzero.replay import buffer as replay_lib
 from muzero.replay.history import stack
 from muzero.runtime import memory
-from muzero.runtime.training import build, init_state, network_spec, run
+from muzero.runtime.components import build, init_state, network_spec
+from muzero.runtime.training import run
 from muzero.search.policy import make_search_fn
 
 

@@ -68,17 +68,23 @@ def _one_line(text: str) -> str:
 
 def parse_config(default: Config, args: list[str], description: str) -> Config:
     """Apply `--section.field value` overrides to `default`; bad input exits with one line."""
+    import envs  # here, not at the top: the environment libraries are slow to import
+
     check_unknown_flags(args)
     if "--help" in args or "-h" in args:
         return tyro.cli(Config, default=default, args=args, description=description)
     captured = io.StringIO()
     try:
         with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
-            return tyro.cli(Config, default=default, args=args, description=description)
+            config = tyro.cli(Config, default=default, args=args, description=description)
+        # The command line accepts any spelling of an Atari game (ALE/ms_pacman); the
+        # config records the one the loop knows.
+        env = dataclasses.replace(config.env, id=envs.canonical_id(config.env.id))
     except SystemExit:
         fail(_one_line(captured.getvalue()))
     except ValueError as error:
         fail(str(error))
+    return config.replace(env=env)
 
 
 def pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:

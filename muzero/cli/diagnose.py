@@ -257,7 +257,7 @@ def load(run_dir: str, step: int | None) -> tuple[pathlib.Path, int, Config, Any
     import envs
     from muzero.agent import load_params
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import load_run_config
+    from muzero.runtime.runs import load_run_config
 
     run_path, latest = checkpointing.resolve(pathlib.Path(run_dir))
     step = latest if step is None else step
@@ -294,7 +294,7 @@ def diagnose(
     """
     import envs
     from muzero.model.networks import make_model
-    from muzero.runtime.training import network_spec
+    from muzero.runtime.components import network_spec
     from muzero.search.policy import make_search_fn
 
     k = unroll_steps or config.learner.unroll_steps

@@ -218,7 +218,7 @@ def play_all(run_dir, config, steps, anchors, args) -> list[Game]:
     from muzero.agent import load_params
     from muzero.evaluation.matches import search_player
     from muzero.evaluation.opponents import make_opponent
-    from muzero.runtime.training import build
+    from muzero.runtime.components import build
 
     c = build(config)
     names = [f"iter {s}" for s in steps]
@@ -268,7 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     import envs
     from muzero.evaluation.opponents import check_opponent_name
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import load_run_config, validate_against_env
+    from muzero.runtime.components import validate_against_env
+    from muzero.runtime.runs import load_run_config
 
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     for name in ("games", "max_checkpoints", "num_simulations"):

@@ -112,7 +112,8 @@ def prepare(args: argparse.Namespace):
     """Resolve the run, step and config; every check before anything compiles."""
     import envs
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import load_run_config, validate_against_env
+    from muzero.runtime.components import validate_against_env
+    from muzero.runtime.runs import load_run_config
 
     run_dir, step = checkpointing.resolve(pathlib.Path(args.run_dir))
     config = load_run_config(run_dir)
@@ -187,7 +188,7 @@ def run_evaluation(
     JSON-ready results (nothing written)."""
     from muzero.agent import load_params
     from muzero.evaluation.matches import evaluate
-    from muzero.runtime.training import build
+    from muzero.runtime.components import build
 
     c = build(config)
     frames: list | None = [] if (c.host and video) else None

@@ -317,7 +317,7 @@ def load_go_agent(run_dir: str, num_simulations: int = 0, seed: int = 0) -> Agen
 
     from muzero.agent import Agent
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import load_run_config
+    from muzero.runtime.runs import load_run_config
 
     resolved, _ = checkpointing.resolve(pathlib.Path(run_dir))
     config = load_run_config(resolved)

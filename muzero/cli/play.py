@@ -264,7 +264,7 @@ def load_agent(args: argparse.Namespace) -> tuple[Any, str, pathlib.Path, int]:
     # Loaded only now, so that command-line mistakes are answered before JAX starts.
     from muzero.agent import Agent
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import load_run_config
+    from muzero.runtime.runs import load_run_config
 
     try:
         run_dir, step = checkpointing.resolve(pathlib.Path(run))

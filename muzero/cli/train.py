@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     from configs import PRESETS, get_preset
     from muzero.runtime import checkpointing
-    from muzero.runtime.training import check_config, load_run_config, run
+    from muzero.runtime.components import check_config
+    from muzero.runtime.runs import load_run_config
 
     resume, args = pop_option(args, "--resume")
     preset = None
@@ -40,15 +41,29 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(error))
     config = parse_config(base, args, description)
     try:
-        check_config(config)
+        spec = check_config(config)
     except ValueError as error:
         fail(str(error))
+    train(config, spec, resume)
+
+
+def train(config, spec, resume: str | None) -> None:
+    """Run with a progress bar, then print the run's summary."""
+    import json
+
+    from muzero.cli.progress import ProgressDisplay
+    from muzero.runtime import checkpointing, memory
+    from muzero.runtime.training import run
+
+    print(memory.replay_summary(config, spec), flush=True)
+    display = ProgressDisplay(config, enabled=config.run.progress)
     try:
-        run(config, resume=resume)
+        run_dir = run(config, resume=resume, display=display)
     except checkpointing.CheckpointError as error:
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted; resume with --resume <run dir> (the last checkpoint is kept)")
+    display.print_summary(json.loads((run_dir / "summary.json").read_text()))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from muzero.config import Config
 from muzero.evaluation.mistakes import make_positions, mistake_rate
 from muzero.evaluation.opponents import Player
 from muzero.model.networks import Model
-from muzero.model.value_transforms import logits_to_scalar
+from muzero.model.value_transforms import logits_to_scalar, make_support
 from muzero.search.policy import tree_discount
 from muzero.types import Array, Params
 
@@ -43,8 +43,8 @@ def _argmax_legal(score: Array, legal_mask: Array) -> Array:
 
 def make_scorers(env: Env, model: Model, config: Config) -> dict[str, Any]:
     """name -> jitted (params, state [B], time step [B]) -> [B] chosen actions."""
-    value_support = config.network.value_support.build()
-    reward_support = config.network.reward_support.build()
+    value_support = make_support(config.network.value_support)
+    reward_support = make_support(config.network.reward_support)
     discount = tree_discount(config, env.spec)
     actions = jnp.arange(env.spec.num_actions)
 

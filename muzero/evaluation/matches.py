@@ -218,7 +218,7 @@ def return_statistics(env_id: str, returns: np.ndarray) -> dict[str, Any]:
 
 
 def evaluate(c, params: Params, seed: int, frames: list | None = None) -> dict[str, Any]:
-    """Greedy evaluation of a run's `training.Components` with its eval config: flat
+    """Greedy evaluation of a run's `components.Components` with its eval config: flat
     `eval/...` metrics for the log and the detailed results. A `frames` list receives the
     first episode's observations (host environments)."""
     from muzero.acting.host_actor import evaluate_host

@@ -46,7 +46,7 @@ from muzero.config import Config
 from muzero.learning.targets import batch_targets
 from muzero.model.networks import Model
 from muzero.model.unroll import unroll
-from muzero.model.value_transforms import Support, logits_to_scalar
+from muzero.model.value_transforms import Support, logits_to_scalar, make_support
 from muzero.replay.buffer import Window
 from muzero.replay.history import push, stack
 from muzero.search.policy import SearchFn, greedy_action, tree_discount
@@ -262,8 +262,8 @@ def make_analysis(
     Episodes go through `lax.map` one at a time (each a batch of its T positions), which keeps
     memory at one episode's unroll whatever E is.
     """
-    value_support = config.network.value_support.build()
-    reward_support = config.network.reward_support.build()
+    value_support = make_support(config.network.value_support)
+    reward_support = make_support(config.network.reward_support)
     td_steps = config.learner.td_steps
     discount = tree_discount(config, spec)
 

@@ -22,6 +22,7 @@ import numpy as np
 import pgx
 
 from muzero.evaluation.opponents import Player
+from muzero.model.value_transforms import make_support
 from muzero.types import Array, PRNGKey
 
 PB_C_INIT = 4.0
@@ -127,7 +128,7 @@ def make_true_model_search(env_id: str, model, config, spec, *, num_simulations:
     from muzero.search.policy import make_tree_policy, tree_discount
 
     game = pgx.make(env_id)
-    value_support = config.network.value_support.build()
+    value_support = make_support(config.network.value_support)
     discount = tree_discount(config, spec)
     policy = make_tree_policy(config, evaluation=True, num_simulations=num_simulations)
 

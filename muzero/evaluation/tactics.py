@@ -44,7 +44,7 @@ from flax import struct
 from envs.core import Env
 from muzero.config import Config
 from muzero.model.networks import Model
-from muzero.model.value_transforms import logits_to_scalar
+from muzero.model.value_transforms import logits_to_scalar, make_support
 from muzero.search.policy import SearchFn, greedy_action
 from muzero.types import Array, Params, PRNGKey
 
@@ -184,8 +184,8 @@ def make_model_view(
     model: Model, config: Config, search: SearchFn
 ) -> Callable[[Params, Array, Array, Array, PRNGKey], ModelView]:
     """Returns view(params, observation [N, *O], legal_mask [N, A], reply [N], key), to jit."""
-    value_support = config.network.value_support.build()
-    reward_support = config.network.reward_support.build()
+    value_support = make_support(config.network.value_support)
+    reward_support = make_support(config.network.reward_support)
 
     def view(params, observation, legal_mask, reply, key) -> ModelView:
         latent = model.represent(params, observation)

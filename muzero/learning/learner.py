@@ -14,6 +14,7 @@ from muzero.learning.losses import consistency_targets, muzero_loss
 from muzero.learning.targets import UnrollTargets, batch_targets
 from muzero.model.networks import Model
 from muzero.model.unroll import unroll
+from muzero.model.value_transforms import make_support
 from muzero.replay import buffer as replay_lib
 from muzero.search.policy import tree_discount
 from muzero.types import Array, EnvSpec, Params, PRNGKey
@@ -65,8 +66,8 @@ def make_update_fn(
 ) -> UpdateFn:
     """One update: sample a prioritized batch, take a gradient step, write back priorities."""
     lc, rc = config.learner, config.replay
-    value_support = config.network.value_support.build()
-    reward_support = config.network.reward_support.build()
+    value_support = make_support(config.network.value_support)
+    reward_support = make_support(config.network.reward_support)
     discount = tree_discount(config, spec)
     consistency = lc.consistency_loss_weight
 

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from muzero.config import SupportConfig
 from muzero.types import Array
 
 EPS = 0.001  # MuZero appendix F (Pohlen et al. 2018)
@@ -38,6 +39,14 @@ class Support(struct.PyTreeNode):
     @property
     def bins(self) -> Array:  # [S]
         return jnp.linspace(self.min_value, self.max_value, self.num_bins)
+
+
+def make_support(config: SupportConfig) -> Support:
+    """The support a `SupportConfig` describes (the one place it is built)."""
+    return Support(
+        float(config.min_value), float(config.max_value), int(config.num_bins),
+        bool(config.transform),
+    )  # fmt: skip
 
 
 def scalar_to_two_hot(x: Array, support: Support) -> Array:

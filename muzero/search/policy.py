@@ -20,7 +20,7 @@ from flax import struct
 
 from muzero.config import Config
 from muzero.model.networks import Model
-from muzero.model.value_transforms import logits_to_scalar
+from muzero.model.value_transforms import logits_to_scalar, make_support
 from muzero.types import Array, EnvSpec, Params, PRNGKey
 
 
@@ -52,8 +52,8 @@ def make_search_fn(
     `evaluation` removes root noise (no Dirichlet noise, Gumbel scale 0), as in the papers'
     evaluations; self-play keeps it for exploration.
     """
-    value_support = config.network.value_support.build()
-    reward_support = config.network.reward_support.build()
+    value_support = make_support(config.network.value_support)
+    reward_support = make_support(config.network.reward_support)
     discount = tree_discount(config, spec)
     policy = make_tree_policy(config, evaluation=evaluation, num_simulations=num_simulations)
 

@@ -14,7 +14,7 @@ from muzero.config import Config
 class ProgressDisplay:
     """Shows env steps, episodes, mean return, env steps/s and updates/s while training."""
 
-    def __init__(self, config: Config, enabled: bool, start_elapsed: float, start_env_steps: int):
+    def __init__(self, config: Config, enabled: bool = True):
         self.config = config
         self.enabled = enabled
         self.console = Console(stderr=True)
@@ -26,7 +26,7 @@ class ProgressDisplay:
             self.total, self.unit = float(r.max_env_steps), "steps"
         else:
             self.total, self.unit = float(r.max_iterations), "iterations"
-        self.fields = {"steps": start_env_steps, "episodes": 0, "ret": "-", "sps": 0.0, "ups": 0.0}
+        self.fields = {"steps": 0, "episodes": 0, "ret": "-", "sps": 0.0, "ups": 0.0}
         self.progress = Progress(
             TextColumn(f"[bold]{config.preset}[/]"),
             BarColumn(),
@@ -44,7 +44,7 @@ class ProgressDisplay:
         self.task = self.progress.add_task(
             "train",
             total=self.total,
-            completed=self._done(start_elapsed, {"env_steps": start_env_steps, "iterations": 0}),
+            completed=0.0,  # a resumed run's first update moves the bar to where it stands
             **self.fields,
         )
 
@@ -71,6 +71,7 @@ class ProgressDisplay:
         self.progress.update(self.task, completed=self._done(elapsed, counters), **self.fields)
 
     def print_summary(self, summary: dict[str, Any]) -> None:
+        """The run's `summary.json` as a table on stdout."""
         table = Table(title=f"{self.config.preset}: {summary['run_dir']}", show_header=False)
         for key in (
             "elapsed_s",
