@@ -60,7 +60,7 @@ gtp: $(STAMP) need-run  ## serve a Go run over GTP on stdin/stdout (Sabaki, GoGu
 	@$(BIN)/python -m muzero.cli.gtp $(RUN) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 gnugo: $(STAMP) need-run  ## match a Go run against GNU Go through GTP: make gnugo RUN=runs/go_9x9/... [GAMES=10] [LEVEL=1]
-	$(BIN)/python -m muzero.cli.gtp $(RUN) --vs-gnugo --games $(or $(GAMES),10) --level $(LEVEL) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
+	$(BIN)/python -m muzero.cli.gnugo $(RUN) --games $(or $(GAMES),10) --level $(LEVEL) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q

@@ -200,7 +200,7 @@ def learned_model_player(c, config, params, simulations: int):
     import jax
 
     from muzero.evaluation.matches import search_player
-    from muzero.runtime.components import network_spec
+    from muzero.replay.history import network_spec
     from muzero.search.policy import make_search_fn
 
     search = make_search_fn(
@@ -224,7 +224,8 @@ def rate(
     games, write data/ratings.csv (with each player's record), data/matches.csv (with distinct
     and played counts) and data/games.csv (every game's moves); returns the rating rows and the
     match results, tallied over distinct games."""
-    from muzero.cli.elo import fit_elo, game_rows, match_row, play_pair_games, player_records, tally
+    from muzero.cli.elo import play_pair_games
+    from muzero.evaluation.elo import fit_elo, game_rows, match_row, player_records, tally
     from muzero.evaluation.opponents import make_opponent
 
     players = players | {a: make_opponent(a, env.spec.name) for a in anchors}

@@ -48,7 +48,7 @@ def true_model_player(c, config, params, simulations: int):
     import numpy as np
 
     from muzero.evaluation.reference_mcts import make_true_model_search
-    from muzero.runtime.components import network_spec
+    from muzero.replay.history import network_spec
     from muzero.search.policy import greedy_action
 
     search = jax.jit(make_true_model_search(

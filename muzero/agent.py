@@ -47,7 +47,7 @@ class Agent:
     """
 
     def __init__(self, config: Config, spec: EnvSpec, params: Params, seed: int = 0):
-        from muzero.runtime.components import network_spec
+        from muzero.replay.history import network_spec
 
         self.config = config
         self.spec = spec
@@ -145,7 +145,7 @@ class Agent:
 
 def load_params(run_dir: pathlib.Path, step: int, config: Config) -> Params:
     """The network parameters of iteration `step` (a checkpoint or a snapshot) of a run."""
-    from muzero.runtime.components import network_spec
+    from muzero.replay.history import network_spec
 
     model = make_model(config.network, network_spec(envs.spec(config.env), config))
     target = jax.eval_shape(model.init, jax.random.key(0))

@@ -18,7 +18,7 @@ from muzero.evaluation.matches import make_single_player_eval
 from muzero.evaluation.model_errors import Predictions, Record, compare, make_recorder, summarize
 from muzero.evaluation.model_errors import real_outcomes as real_outcomes_eager
 from muzero.model.networks import make_model
-from muzero.runtime.components import network_spec
+from muzero.replay.history import network_spec
 from muzero.search.policy import SearchOutput
 
 # Jitted once per shape: eager `unroll_targets` under vmap dispatches op by op (seconds).

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from muzero.cli.elo import MatchResult, expected_score, fit_elo, pick_steps, schedule
 from muzero.evaluation.atari_scores import ATARI_100K_GAMES, REFERENCE_SCORES, human_normalized
+from muzero.evaluation.elo import MatchResult, expected_score, fit_elo, pick_steps, schedule
 
 
 def test_human_normalized_by_hand():

@@ -14,14 +14,8 @@ import sys
 import numpy as np
 import pytest
 
-from muzero.cli.gtp import (
-    GtpEngine,
-    action_to_vertex,
-    format_score,
-    load_go_agent,
-    main,
-    vertex_to_action,
-)
+from muzero.cli.gtp import GtpEngine, load_go_agent, main
+from muzero.evaluation.go import action_to_vertex, format_score, vertex_to_action
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +28,8 @@ def go_run(tmp_path_factory):
     from configs import get_preset
     from muzero.config import to_dict
     from muzero.model.networks import make_model
+    from muzero.replay.history import network_spec
     from muzero.runtime import checkpointing
-    from muzero.runtime.components import network_spec
 
     config = get_preset("go_9x9")
     config = config.replace(
@@ -213,9 +207,9 @@ def test_engine_over_stdin(served):
     assert " 4 . . . X" in responses[4]
 
 
-def one_line_error(capsys, argv):
+def one_line_error(capsys, argv, entry_point=main):
     with pytest.raises(SystemExit) as exit_info:
-        main(argv)
+        entry_point(argv)
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and "\n" not in err and err.startswith("error: ")
     return err
@@ -229,7 +223,9 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "checkpoints" / "1").mkdir(parents=True)
     (tmp_path / "config.json").write_text(json.dumps(to_dict(get_preset("smoke"))))
     assert "tic_tac_toe run" in one_line_error(capsys, [str(tmp_path)])
-    missing = one_line_error(capsys, [str(tmp_path), "--vs-gnugo", "--gnugo", "no-gnugo-here"])
+    from muzero.cli import gnugo
+
+    missing = one_line_error(capsys, [str(tmp_path), "--gnugo", "no-gnugo-here"], gnugo.main)
     assert "apt-get install gnugo" in missing
     with pytest.raises(SystemExit):
         main(["--help"])

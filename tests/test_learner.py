@@ -8,6 +8,7 @@ import numpy as np
 
 from configs import get_preset
 from muzero.learning.learner import make_optimizer, make_update_fn
+from muzero.replay import history
 from muzero.runtime import components
 
 
@@ -26,7 +27,7 @@ def test_learn_equals_its_updates_one_by_one():
 
     learned, learned_replay, metrics = c.learn(copy(state["train_state"]), copy(replay), key)
 
-    net_spec = components.network_spec(c.spec, config)
+    net_spec = history.network_spec(c.spec, config)
     update = jax.jit(make_update_fn(c.model, make_optimizer(config), config, net_spec))
     train_state, one_by_one = copy(state["train_state"]), []
     for step_key in jax.random.split(key, 3):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import envs
-from muzero.cli.elo import Game, fit_elo, tally
+from muzero.evaluation.elo import Game, fit_elo, tally
 from muzero.evaluation.matches import play_games
 from muzero.evaluation.openings import (
     assign_openings,

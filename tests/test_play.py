@@ -65,7 +65,7 @@ def tictactoe_agent():
     import muzero
     from configs import get_preset
     from muzero.model.networks import make_model
-    from muzero.runtime.components import network_spec
+    from muzero.replay.history import network_spec
 
     config = get_preset("tictactoe")
     spec = envs.spec(config.env)

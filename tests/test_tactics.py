@@ -20,7 +20,7 @@ from muzero.evaluation.tactics import (
     tactics_report,
 )
 from muzero.model.networks import make_model
-from muzero.runtime.components import network_spec
+from muzero.replay.history import network_spec
 from muzero.search.policy import make_search_fn
 
 

@@ -39,9 +39,9 @@ from envs import is_host_env
 from envs import spec as envs_spec
 from muzero.acting.host_actor import HostActor
 from muzero.replay import buffer as replay_lib
-from muzero.replay.history import stack
+from muzero.replay.history import network_spec, stack
 from muzero.runtime import memory
-from muzero.runtime.components import build, init_state, network_spec
+from muzero.runtime.components import build, init_state
 from muzero.runtime.training import run
 from muzero.search.policy import make_search_fn
 

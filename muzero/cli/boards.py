@@ -21,7 +21,7 @@ import numpy as np
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from muzero.cli.gtp import GTP_COLUMNS, action_to_vertex, vertex_to_action
+from muzero.evaluation.go import GTP_COLUMNS, action_to_vertex, vertex_to_action
 
 LAST_MOVE = "reverse"  # the style that marks the move just played
 

@@ -23,12 +23,11 @@ import pathlib
 import sys
 from typing import Any
 
-import jax
 import numpy as np
 
 from muzero.config import Config
-from muzero.evaluation.model_errors import METRICS, make_analysis, make_recorder, summarize
-from muzero.search.policy import tree_discount
+from muzero.evaluation.diagnostics import diagnose_model
+from muzero.evaluation.model_errors import METRICS
 from muzero.types import Params
 
 
@@ -273,80 +272,23 @@ def load(run_dir: str, step: int | None) -> tuple[pathlib.Path, int, Config, Any
 
 
 def diagnose(
-    run_dir: pathlib.Path,
-    step: int,
-    config: Config,
-    params: Params,
-    episodes: int = 16,
-    unroll_steps: int | None = None,
-    seed: int = 0,
-    num_simulations: int | None = None,
-    max_steps: int = 1000,
-    tactics_games: int = 256,
-    tactics_positions: int = 200,
-    lookahead_positions: int | None = None,
+    run_dir: pathlib.Path, step: int, config: Config, params: Params, **options: Any
 ) -> dict[str, Any]:
-    """Play, unroll, compare; write the CSV, PNG and JSON; returns the JSON summary.
-
-    `tactics_positions` caps each kind of tactical position (0: no tactics report);
-    `lookahead_positions` counts the benchmark positions of the lookahead report (None: the
-    benchmark's default; 0: none).
-    """
-    import envs
-    from muzero.model.networks import make_model
-    from muzero.runtime.components import network_spec
-    from muzero.search.policy import make_search_fn
-
-    k = unroll_steps or config.learner.unroll_steps
-    simulations = num_simulations or config.eval_simulations
-    env = envs.make(config.env.id)
-    net_spec = network_spec(env.spec, config)
-    model = make_model(config.network, net_spec)
-    search = make_search_fn(model, config, net_spec, evaluation=True, num_simulations=simulations)
-    recorder = jax.jit(make_recorder(env, search, config, episodes, max_steps))
-    record = jax.device_get(recorder(params, jax.random.key(seed)))
-    lengths = record.valid.sum(axis=1)
-    # Only the longest episode's steps are analysed: the rest of the padding holds nothing.
-    record = jax.tree.map(lambda x: x[:, : max(int(lengths.max()), 1)], record)
-    errors = jax.jit(make_analysis(model, config, env.spec, k))(params, record)
-    rows = summarize(errors)
-
-    tactics, lookahead = board_game_reports(
-        env, model, config, params, search, seed, tactics_games, tactics_positions,
-        lookahead_positions,
-    )  # fmt: skip
-    returns = np.where(record.valid, record.reward, 0.0).sum(axis=1)
+    """`diagnose_model` (options are its keywords), then the CSV, PNG and JSON beside the
+    run, and the tables printed; returns the JSON summary."""
+    rows, summary = diagnose_model(config, params, **options)
     out_dir = pathlib.Path(run_dir) / "diagnose"
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"diagnose-{step}"
-    summary = {
-        "run_dir": str(run_dir),
-        "step": step,
-        "env": config.env.id,
-        "episodes": episodes,
-        "unroll_steps": k,
-        "seed": seed,
-        "num_simulations": simulations,
-        "max_steps": max_steps,
-        "td_steps": config.learner.td_steps,
-        "discount": tree_discount(config, env.spec),
-        "episode_lengths": lengths.tolist(),
-        # Two-player: the mover's rewards summed over both sides' moves; see episode lengths.
-        "episode_returns": returns.tolist() if not env.spec.two_player else None,
-        "positions": int(lengths.sum()),
-        "steps": [{key: _json_number(v) for key, v in row.items()} for row in rows],
-        "tactics": tactics,
-        "lookahead": lookahead,
-        "files": {"csv": f"{stem}.csv", "png": f"{stem}.png"},
-    }
-    title = (
-        f"{config.env.id} step {step}: {episodes} greedy episodes, {int(lengths.sum())} positions"
-    )
-    if not env.spec.two_player:
-        title += f", mean return {returns.mean():.1f}"
-    write_reports(stem, rows, summary, f"{run_dir} | {title}", tactics)
+    summary = {"run_dir": str(run_dir), "step": step} | summary
+    summary["files"] = {"csv": f"{stem}.csv", "png": f"{stem}.png"}
+    positions, episodes = summary["positions"], summary["episodes"]
+    title = f"{config.env.id} step {step}: {episodes} greedy episodes, {positions} positions"
+    if summary["episode_returns"] is not None:
+        title += f", mean return {np.mean(summary['episode_returns']):.1f}"
+    write_reports(stem, rows, summary, f"{run_dir} | {title}", summary["tactics"])
     print_table(rows, title)
-    print_board_game_reports(tactics, lookahead)
+    print_board_game_reports(summary["tactics"], summary["lookahead"])
     print(f"wrote {stem}.csv, {stem}.png, {stem}.json")
     return summary
 
@@ -356,31 +298,6 @@ def print_board_game_reports(tactics: dict | None, lookahead: dict | None) -> No
         print_tactics(tactics)
     if lookahead is not None:
         print_lookahead(lookahead)
-
-
-def board_game_reports(
-    env,
-    model,
-    config: Config,
-    params: Params,
-    search,
-    seed: int,
-    tactics_games: int,
-    tactics_positions: int,
-    lookahead_positions: int | None,
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The tactics and one-move lookahead reports (None where asked for 0 positions; games
-    without them get a "skipped" line)."""
-    from muzero.evaluation.lookahead import lookahead_report
-    from muzero.evaluation.tactics import tactics_report
-
-    tactics = lookahead = None
-    if tactics_positions:
-        kwargs = dict(games=tactics_games, cap=tactics_positions, seed=seed)
-        tactics = tactics_report(env, model, config, params, search, **kwargs)
-    if lookahead_positions != 0:
-        lookahead = lookahead_report(env, model, config, params, lookahead_positions)
-    return tactics, lookahead
 
 
 def write_reports(
@@ -393,10 +310,6 @@ def write_reports(
         writer.writerows(rows)
     plot(rows, title, pathlib.Path(f"{stem}.png"), tactics)
     pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
-
-
-def _json_number(value: float) -> float | int | None:
-    return None if isinstance(value, float) and np.isnan(value) else value
 
 
 def main(argv: list[str] | None = None) -> None:

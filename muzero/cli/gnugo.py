@@ -1,6 +1,6 @@
 """A match against GNU Go, both sides spoken to through GTP.
 
-    python -m muzero.cli.gtp RUN_DIR --vs-gnugo --games 10 --level 1
+    python -m muzero.cli.gnugo RUN_DIR --games 10 --level 1
 
 GNU Go runs as a subprocess (`gnugo --mode gtp --level L --boardsize N --komi 7.5
 --chinese-rules --positional-superko --capture-all-dead`, so its rules and scoring match pgx's
@@ -14,6 +14,7 @@ for reference. Results go to `RUN_DIR/eval/gnugo-L<level>-<time>.json` and `.csv
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime
 import json
@@ -22,7 +23,8 @@ import shutil
 import subprocess
 from typing import Any
 
-from muzero.cli.gtp import PGX_KOMI, GtpEngine, GtpError, format_score
+from muzero.cli.gtp import GtpEngine, GtpError, agent_arguments, engine_from_args
+from muzero.evaluation.go import PGX_KOMI, format_score
 from muzero.evaluation.matches import wilson_interval
 
 OTHER = {"black": "white", "white": "black"}
@@ -230,3 +232,41 @@ def run_match(
             )
         print(f"wrote {json_path} and {csv_path}")
     return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    from muzero.cli.common import fail
+    from muzero.runtime.checkpointing import resolve
+
+    parser = argparse.ArgumentParser(
+        prog="python -m muzero.cli.gnugo",
+        description="Play a trained Go run against GNU Go through GTP, colours alternating; "
+        "games are scored by pgx (area scoring, komi 7.5). Results in RUN_DIR/eval/.",
+    )
+    parser.error = fail  # one-line errors, like the other entry points
+    agent_arguments(parser)
+    parser.add_argument("--games", type=int, default=10, help="games, colours alternating")
+    parser.add_argument("--level", type=int, default=1, help="GNU Go level, 0-10")
+    parser.add_argument("--gnugo", default="gnugo", help="GNU Go binary (default: on PATH)")
+    parser.add_argument(
+        "--max-moves",
+        type=int,
+        default=0,
+        help="stop and count after this many moves (default: pgx's 2 N^2 plies)",
+    )
+    args = parser.parse_args(argv)
+    for flag, value, low, high in [
+        ("--games", args.games, 1, None),
+        ("--level", args.level, 0, 10),
+        ("--max-moves", args.max_moves, 0, None),
+    ]:
+        if value < low or (high is not None and value > high):
+            fail(f"{flag} must be {f'in {low}..{high}' if high else f'>= {low}'}, not {value}")
+    find_gnugo(args.gnugo)  # a missing binary stops before anything loads
+    engine = engine_from_args(args)
+    run_dir = resolve(args.run_dir)[0]  # RUN_DIR may name one checkpoint of the run
+    run_match(engine, run_dir, args.games, args.level, args.gnugo, args.max_moves)
+
+
+if __name__ == "__main__":
+    main()

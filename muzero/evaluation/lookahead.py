@@ -28,7 +28,7 @@ import numpy as np
 from envs.core import Env
 from muzero.config import Config
 from muzero.evaluation.mistakes import make_positions, mistake_rate
-from muzero.evaluation.opponents import Player
+from muzero.evaluation.players import Player
 from muzero.model.networks import Model
 from muzero.model.value_transforms import logits_to_scalar, make_support
 from muzero.search.policy import tree_discount

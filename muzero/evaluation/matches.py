@@ -20,7 +20,7 @@ import numpy as np
 from envs.core import Env
 from muzero.config import Config
 from muzero.evaluation.openings import first_occurrences, match_openings
-from muzero.evaluation.opponents import Player
+from muzero.evaluation.players import Player
 from muzero.replay.history import push, stack
 from muzero.search.policy import SearchFn, greedy_action
 from muzero.types import Params, PRNGKey

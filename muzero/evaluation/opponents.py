@@ -10,10 +10,7 @@ Named opponents (`eval.opponents`, `make eval OPPONENTS=...`):
   module:function   a user's own opponent: `function(observation, legal_action_mask) -> action`
                     on one game's numpy arrays (`state.observation` of the player to move)
 
-In a match every player is a `Player`: `player(state, ts, active, rng) -> actions [B]` over a
-batch of games, where `state` is the environment's own state (for pgx, the pgx `State`: the
-opponent's window on the rules), `ts` the batched `TimeStep` and `active [B]` marks the games in
-which this player is to move (other entries of the result are ignored).
+In a match every player is a `Player` (`muzero.evaluation.players`) over a batch of games.
 """
 
 from __future__ import annotations
@@ -27,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-Player = Callable[[Any, Any, np.ndarray, np.random.Generator], np.ndarray]
+from muzero.evaluation.players import Player
+
 ObservationPolicy = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
 DEFAULT_MCTS_SIMULATIONS = 64

@@ -21,7 +21,7 @@ import mctx
 import numpy as np
 import pgx
 
-from muzero.evaluation.opponents import Player
+from muzero.evaluation.players import Player
 from muzero.model.value_transforms import make_support
 from muzero.types import Array, PRNGKey
 

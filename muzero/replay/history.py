@@ -18,10 +18,14 @@ round(255 (a + 1) / A); the representation network scales uint8 input by 1/255.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
-from muzero.types import Array
+from muzero.config import Config
+from muzero.types import Array, EnvSpec
 
 NO_ACTION = -1  # the action "that led to" an episode's first frame, or to a missing frame
 
@@ -146,4 +150,16 @@ def from_replay(
     return History(
         frames=jnp.where(mask, got_frames, 0).astype(frames.dtype),
         actions=jnp.where(action_in, actions[r, window[:, :-1]], NO_ACTION),
+    )
+
+
+def network_spec(spec: EnvSpec, config: Config) -> EnvSpec:
+    """The spec the networks see: observations stacked into histories (`muzero.replay.history`)."""
+    h = config.history
+    return dataclasses.replace(
+        spec,
+        observation_shape=stacked_shape(spec.observation_shape, h.frames, h.action_planes),
+        observation_dtype=np.dtype(
+            stacked_dtype(spec.observation_dtype, h.frames, h.action_planes)
+        ),
     )

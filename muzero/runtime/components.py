@@ -15,7 +15,8 @@ from muzero.acting.device_actor import ActFn, init_actor, make_act_fn
 from muzero.acting.host_actor import make_policy_step
 from muzero.config import Config
 from muzero.evaluation.matches import make_single_player_eval
-from muzero.evaluation.opponents import Player, check_opponent_name, make_opponent
+from muzero.evaluation.opponents import check_opponent_name, make_opponent
+from muzero.evaluation.players import Player
 from muzero.learning.learner import (
     UpdateFn,
     init_train_state,
@@ -25,7 +26,7 @@ from muzero.learning.learner import (
 )
 from muzero.model.networks import Model, make_model
 from muzero.replay import buffer as replay_lib
-from muzero.replay.history import stacked_dtype, stacked_shape
+from muzero.replay.history import network_spec
 from muzero.runtime import memory
 from muzero.search.policy import SearchFn, make_search_fn
 from muzero.types import EnvSpec, Params, PRNGKey
@@ -52,18 +53,6 @@ class Components:
     @property
     def host(self) -> bool:
         return self.env is None
-
-
-def network_spec(spec: EnvSpec, config: Config) -> EnvSpec:
-    """The spec the networks see: observations stacked into histories (`muzero.replay.history`)."""
-    h = config.history
-    return dataclasses.replace(
-        spec,
-        observation_shape=stacked_shape(spec.observation_shape, h.frames, h.action_planes),
-        observation_dtype=np.dtype(
-            stacked_dtype(spec.observation_dtype, h.frames, h.action_planes)
-        ),
-    )
 
 
 def _own(fn):
