@@ -71,9 +71,10 @@ test-slow: $(STAMP)  ## long learning tests and long end-to-end runs
 bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole atari100k']
 	$(BIN)/python -m muzero.cli.bench $(BENCH_ENVS) $(ARGS)
 
-lint: $(STAMP)  ## ruff check and format check
+lint: $(STAMP)  ## ruff check, format check and the layer contracts (import-linter, pyproject.toml)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/lint-imports
 
 format: $(STAMP)  ## ruff format and autofix
 	$(BIN)/ruff format $(SOURCES)

@@ -125,20 +125,9 @@ def bench_host_acting(preset: str, repeats: int) -> dict:
     return result
 
 
-def bench_replay_memory(frames: int, preset: str = "atari", grayscale: bool = True) -> dict:
-    """Allocate a replay of `frames` frames of `preset`'s Atari shape, fill every slot,
-    sample from it, and compare the process's resident memory growth with the figure the run
-    prints at start (`memory.replay_summary`)."""
-    config = get_preset(preset)
-    config = config.replace(
-        env=dataclasses.replace(config.env, grayscale=grayscale),
-        replay=dataclasses.replace(config.replay, capacity=frames),
-        actor=dataclasses.replace(config.actor, num_envs=64, unroll_length=16),
-    )
-    spec = envs_spec(config.env)
-    num_envs, length = config.actor.num_envs, config.replay_steps_per_env
-    printed = memory.replay_summary(config, spec)
-    storage, predicted = memory.replay_bytes(config, spec)
+def _replay_functions(config, spec):
+    """Jitted (random chunk of frames, replay add, replay sample) for `bench_replay_memory`."""
+    num_envs = config.actor.num_envs
     add = jax.jit(replay_lib.add, donate_argnums=0)
     lc = config.learner
 
@@ -171,6 +160,24 @@ def bench_replay_memory(frames: int, preset: str = "atari", grayscale: bool = Tr
             ).observation
         )
     )
+    return random_chunk, add, sample
+
+
+def bench_replay_memory(frames: int, preset: str = "atari", grayscale: bool = True) -> dict:
+    """Allocate a replay of `frames` frames of `preset`'s Atari shape, fill every slot,
+    sample from it, and compare the process's resident memory growth with the figure the run
+    prints at start (`memory.replay_summary`)."""
+    config = get_preset(preset)
+    config = config.replace(
+        env=dataclasses.replace(config.env, grayscale=grayscale),
+        replay=dataclasses.replace(config.replay, capacity=frames),
+        actor=dataclasses.replace(config.actor, num_envs=64, unroll_length=16),
+    )
+    spec = envs_spec(config.env)
+    num_envs, length = config.actor.num_envs, config.replay_steps_per_env
+    printed = memory.replay_summary(config, spec)
+    storage, predicted = memory.replay_bytes(config, spec)
+    random_chunk, add, sample = _replay_functions(config, spec)
     # Compile everything first, from shapes alone, so the growth measured below is the
     # replay's and not XLA's compile workspace (reported separately).
     key = jax.random.key(0)

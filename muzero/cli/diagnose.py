@@ -175,6 +175,29 @@ def _cell(value: float | int | None) -> str:
     return f"{value:.3f}".replace("-0.000", "0.000")
 
 
+def _board_game_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the tactics and lookahead reports (tic-tac-toe and connect four)."""
+    parser.add_argument(
+        "--tactics-games",
+        type=int,
+        default=256,
+        help="board games: random games played to find tactical positions (default 256)",
+    )
+    parser.add_argument(
+        "--tactics-positions",
+        type=int,
+        default=200,
+        help="board games: at most this many distinct positions of each kind (immediate win, "
+        "forced block); 0 skips the tactics (default 200)",
+    )
+    parser.add_argument(
+        "--lookahead-positions",
+        type=int,
+        help="board games: positions of the mistake benchmark for the imagined-against-real "
+        "lookahead (default: the benchmark's count, 800 at connect four); 0 skips it",
+    )
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m muzero.cli.diagnose",
@@ -215,25 +238,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=1000,
         help="episodes are cut (treated as truncated) after this many moves (default 1000)",
     )
-    parser.add_argument(
-        "--tactics-games",
-        type=int,
-        default=256,
-        help="board games: random games played to find tactical positions (default 256)",
-    )
-    parser.add_argument(
-        "--tactics-positions",
-        type=int,
-        default=200,
-        help="board games: at most this many distinct positions of each kind (immediate win, "
-        "forced block); 0 skips the tactics (default 200)",
-    )
-    parser.add_argument(
-        "--lookahead-positions",
-        type=int,
-        help="board games: positions of the mistake benchmark for the imagined-against-real "
-        "lookahead (default: the benchmark's count, 800 at connect four); 0 skips it",
-    )
+    _board_game_arguments(parser)
     args = parser.parse_args(argv)
     for name in ("tactics_positions", "lookahead_positions"):
         value = getattr(args, name)
