@@ -38,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
+import envs  # noqa: E402
 from experiments import common  # noqa: E402
 
 NAME = "atari100k"
@@ -268,7 +269,7 @@ def train_game(runs_dir: pathlib.Path, protocol: dict, game: str, seed: int) -> 
     train = protocol["train"]
     overrides = {
         **train,
-        "env": {**train.get("env", {}), "id": f"ALE/{game}"},
+        "env": {**train.get("env", {}), "id": envs.canonical_id(f"ALE/{game}")},
         "run": {**train.get("run", {}), "seed": seed},
     }
     return common.train(protocol["preset"], overrides, runs_dir).resolve()
