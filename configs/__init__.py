@@ -17,6 +17,23 @@ from configs import (
 )
 from muzero.config import Config
 
+
+def example_jax() -> Config:
+    """examples/jax_env.py: Catch, an environment written in JAX."""
+    # Imported when the preset is asked for, not with `configs`: the example registers its
+    # environment with `envs` (slow to import), which no other preset needs.
+    from examples import jax_env
+
+    return jax_env.config()
+
+
+def example_gymnasium() -> Config:
+    """examples/gymnasium_env.py: a corridor, a gymnasium environment stepped on the host."""
+    from examples import gymnasium_env
+
+    return gymnasium_env.config()
+
+
 PRESETS: dict[str, Callable[[], Config]] = {
     "tictactoe": tictactoe.config,
     "connect_four": connect_four.config,
@@ -27,6 +44,8 @@ PRESETS: dict[str, Callable[[], Config]] = {
     "atari": atari.config,
     "atari100k": atari100k.config,
     "atari_smoke": atari_smoke.config,
+    "example_jax": example_jax,
+    "example_gymnasium": example_gymnasium,
 }
 
 

@@ -24,7 +24,7 @@ import functools
 
 import numpy as np
 
-from envs.core import TimeStep
+from envs.gymnasium_env import HostEnv
 from muzero.types import EnvSpec
 
 PREFIX = "ALE/"
@@ -61,73 +61,41 @@ def rom_id(game: str) -> str:
     return _roms()[game_id(game)]
 
 
-class AtariEnv:
-    """A batch of `num_envs` ALE games; `reset`, then `send(actions)` / `recv()` (or `step`).
+def _single_frames(frames: np.ndarray) -> np.ndarray:
+    """[E, 1, H, W(, 3)] (a stack of one) -> [E, H, W, C]."""
+    frames = frames[:, 0]
+    return frames[..., None] if frames.ndim == 3 else frames
 
-    All arrays are numpy, batched [E]; `send` returns at once while the emulators run, so the
-    caller can search for another batch meanwhile.
-    """
 
-    def __init__(self, env_config, num_envs: int, seed: int, noop_max: int | None = None):
-        from ale_py.vector_env import AtariVectorEnv
+def make_atari(env_config, num_envs: int, seed: int, noop_max: int | None = None) -> HostEnv:
+    """A batch of `num_envs` ALE games: the generic host adapter (`envs.gymnasium_env`) around
+    ale-py's vector env, whose `send` returns at once while the emulators run in C++ threads,
+    so the caller can search for another batch meanwhile. ALE gives no action mask: every
+    action of the (minimal or full) set is legal."""
+    from ale_py.vector_env import AtariVectorEnv
 
-        c = env_config
-        self._vec = AtariVectorEnv(
-            _roms()[c.id],
-            num_envs,
-            num_threads=c.env_threads,
-            frameskip=c.frame_skip,
-            maxpool=True,
-            repeat_action_probability=c.sticky_action_prob,
-            full_action_space=c.full_action_space,
-            img_height=c.frame_size,
-            img_width=c.frame_size,
-            grayscale=c.grayscale,
-            stack_num=1,
-            noop_max=c.noop_max if noop_max is None else noop_max,
-            max_num_frames_per_episode=c.max_episode_steps * c.frame_skip,
-            episodic_life=False,
-            reward_clipping=False,
-            use_fire_reset=False,
-            autoreset_mode="SameStep",
-        )
-        self.num_envs = num_envs
-        self.spec = atari_spec(c, int(self._vec.single_action_space.n))
-        self._seed = seed
-        self._legal = np.ones((num_envs, self.spec.num_actions), bool)
-
-    def _timestep(self, frames, reward, terminated, truncated) -> TimeStep:
-        frames = np.asarray(frames)[:, 0]  # [E, 1, H, W(, 3)] -> [E, H, W(, 3)]
-        if frames.ndim == 3:
-            frames = frames[..., None]
-        terminated = np.asarray(terminated, bool)
-        return TimeStep(
-            observation=frames,
-            reward=np.asarray(reward, np.float32),
-            terminated=terminated,
-            truncated=np.asarray(truncated, bool) & ~terminated,
-            legal_mask=self._legal,
-            to_play=np.zeros(self.num_envs, np.int32),
-        )
-
-    def reset(self) -> TimeStep:
-        frames, _ = self._vec.reset(seed=self._seed)
-        zeros = np.zeros(self.num_envs, bool)
-        return self._timestep(frames, np.zeros(self.num_envs), zeros, zeros)
-
-    def send(self, actions: np.ndarray) -> None:
-        self._vec.send(np.asarray(actions, np.int32))
-
-    def recv(self) -> TimeStep:
-        frames, reward, terminated, truncated, _ = self._vec.recv()
-        return self._timestep(frames, reward, terminated, truncated)
-
-    def step(self, actions: np.ndarray) -> TimeStep:
-        self.send(actions)
-        return self.recv()
-
-    def close(self) -> None:
-        self._vec.close()
+    c = env_config
+    vec = AtariVectorEnv(
+        _roms()[c.id],
+        num_envs,
+        num_threads=c.env_threads,
+        frameskip=c.frame_skip,
+        maxpool=True,
+        repeat_action_probability=c.sticky_action_prob,
+        full_action_space=c.full_action_space,
+        img_height=c.frame_size,
+        img_width=c.frame_size,
+        grayscale=c.grayscale,
+        stack_num=1,
+        noop_max=c.noop_max if noop_max is None else noop_max,
+        max_num_frames_per_episode=c.max_episode_steps * c.frame_skip,
+        episodic_life=False,
+        reward_clipping=False,
+        use_fire_reset=False,
+        autoreset_mode="SameStep",
+    )
+    spec = atari_spec(c, int(vec.single_action_space.n))
+    return HostEnv(vec, spec, seed, observation=_single_frames)
 
 
 @functools.cache

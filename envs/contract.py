@@ -96,10 +96,11 @@ def _check_timestep(ts: TimeStep, env: Env, num_envs: int) -> None:
 
 
 def check_host_env_contract(env, num_steps: int = 64, seed: int = 0) -> None:
-    """The same contract for a host environment (`envs.atari.AtariEnv`): batched numpy time
-    steps from `reset()` and `step(actions)`. Host environments restart a finished episode in
-    the same step (its observation is the new episode's first), so here stepping goes on past
-    episode ends."""
+    """The same contract for a host environment (`envs.gymnasium_env.HostEnv`: Atari or a
+    registered gymnasium environment): batched numpy time steps from `reset()` and
+    `step(actions)`. Host environments restart a finished episode in the same step (its
+    observation is the new episode's first), so here stepping goes on past episode ends, with
+    actions drawn uniformly among the legal ones."""
     spec = env.spec
     assert spec.num_actions >= 1 and spec.num_players == 1, spec
     num_envs = env.num_envs
@@ -109,7 +110,9 @@ def check_host_env_contract(env, num_steps: int = 64, seed: int = 0) -> None:
     assert np.all(ts.reward == 0), "reset must give reward 0"
     rng = np.random.default_rng(seed)
     for _ in range(num_steps):
-        ts = env.step(rng.integers(0, spec.num_actions, num_envs).astype(np.int32))
+        # The legal action with the largest uniform draw: uniform among the legal ones.
+        scores = np.where(ts.legal_mask, rng.random(ts.legal_mask.shape), -1.0)
+        ts = env.step(scores.argmax(axis=-1).astype(np.int32))
         _check_timestep(ts, env, num_envs)
         assert np.all(np.isfinite(ts.reward)), "non-finite reward"
         assert not np.any(ts.terminated & ts.truncated), "terminated and truncated together"

@@ -87,12 +87,12 @@ class Agent:
 
     def _frame(self, observation) -> np.ndarray:
         observation = np.asarray(observation)
-        if envs.is_host_env(self.spec.name) and observation.shape == RAW_ATARI_SHAPE:
+        if envs.is_atari(self.spec.name) and observation.shape == RAW_ATARI_SHAPE:
             env = self.config.env
             observation = preprocess_frame(observation, env.frame_size, env.grayscale)
         if observation.shape != self.spec.observation_shape:
             expected = self.spec.observation_shape
-            if envs.is_host_env(self.spec.name):
+            if envs.is_atari(self.spec.name):
                 expected = f"{expected} or a raw ALE frame {RAW_ATARI_SHAPE}"
             raise ValueError(
                 f"observation has shape {observation.shape}; {self.spec.name} expects {expected}"

@@ -11,7 +11,7 @@ from ale_py import ALEInterface, LoggerMode, roms
 
 import envs
 from configs import get_preset
-from envs.atari import AtariEnv, game_id, preprocess_frame
+from envs.atari import game_id, make_atari, preprocess_frame
 from envs.contract import check_host_env_contract
 from muzero.config import Config, EnvConfig
 from muzero.replay import buffer as R
@@ -40,7 +40,7 @@ def test_game_names():
 def test_frames_are_the_max_of_the_last_two_then_an_area_resize(grayscale):
     """Step a single emulator frame by frame alongside the vector env: each observation
     equals the max of the last two of the four skipped frames, area-resized to 96x96."""
-    env = AtariEnv(env_config(grayscale=grayscale), 1, seed=0)
+    env = make_atari(env_config(grayscale=grayscale), 1, seed=0)
     env.reset()
     ale = ALEInterface()
     ale.setInt("random_seed", 0)
@@ -69,7 +69,7 @@ def test_sticky_actions_repeat_the_previous_action():
     so pressing RIGHT gives the frames of doing nothing; with probability 0 it does not."""
 
     def frames(sticky, action):
-        env = AtariEnv(env_config(sticky_action_prob=sticky), 1, seed=0)
+        env = make_atari(env_config(sticky_action_prob=sticky), 1, seed=0)
         env.reset()
         out = [env.step(np.array([action])).observation[0] for _ in range(30)]
         env.close()
@@ -81,7 +81,7 @@ def test_sticky_actions_repeat_the_previous_action():
 
 
 def test_rewards_are_not_clipped_and_episodes_are_truncated():
-    env = AtariEnv(env_config("ALE/SpaceInvaders", max_episode_steps=300), 2, seed=0)
+    env = make_atari(env_config("ALE/SpaceInvaders", max_episode_steps=300), 2, seed=0)
     env.reset()
     rng = np.random.default_rng(0)
     steps = [env.step(rng.integers(0, env.spec.num_actions, 2)) for _ in range(301)]
@@ -97,7 +97,7 @@ def test_rewards_are_not_clipped_and_episodes_are_truncated():
 
 
 def test_host_env_contract():
-    env = AtariEnv(env_config("ALE/Pong", sticky_action_prob=0.25, noop_max=30), 3, seed=1)
+    env = make_atari(env_config("ALE/Pong", sticky_action_prob=0.25, noop_max=30), 3, seed=1)
     check_host_env_contract(env, num_steps=64)
     assert env.spec.observation_shape == (96, 96, 3) and env.spec.num_actions == 6
     env.close()

@@ -191,7 +191,9 @@ def run_evaluation(
     from muzero.runtime.components import build
 
     c = build(config)
-    frames: list | None = [] if (c.host and video) else None
+    # A GIF needs frames: host environments with image observations [H, W, C] (Atari).
+    pictures = c.host and len(c.spec.observation_shape) == 3
+    frames: list | None = [] if (pictures and video) else None
     params = load_params(run_dir, step, config)
     details = evaluate(c, params, seed, frames)["details"]
     results: dict[str, Any] = {

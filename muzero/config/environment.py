@@ -13,7 +13,8 @@ class EnvConfig:
 
     id: str = "tic_tac_toe"
     """A pgx game id (tic_tac_toe, connect_four, go_9x9, ...), a gymnax id (CartPole-v1,
-    Breakout-MinAtar, ...) or an Atari game ALE/<Game> (ALE/Pong, ALE/MsPacman, ...)."""
+    Breakout-MinAtar, ...), an Atari game ALE/<Game> (ALE/Pong, ALE/MsPacman, ...) or an id
+    registered with envs.register (examples/jax_env.py, examples/gymnasium_env.py)."""
     frame_skip: int = 4
     """Atari: emulator frames per agent step; the observation is the max of the last two."""
     sticky_action_prob: float = 0.25

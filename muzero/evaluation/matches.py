@@ -207,7 +207,7 @@ def return_statistics(env_id: str, returns: np.ndarray) -> dict[str, Any]:
         "max_return": float(returns.max()),
         "returns": returns.tolist(),
     }
-    if envs.is_host_env(env_id):
+    if envs.is_atari(env_id):
         from muzero.evaluation.atari_scores import human_normalized
 
         normalized = np.asarray(human_normalized(env_id, returns), float)

@@ -112,7 +112,10 @@ def check_env_id(env_id: str) -> None:
         raise ValueError(f"env.id {env_id!r} is spelled {canonical!r}")
     known = envs.known_env_ids()
     if env_id not in known:
-        raise ValueError(f"env.id {env_id!r} is not a known environment; known: {', '.join(known)}")
+        raise ValueError(
+            f"env.id {env_id!r} is not a known environment (your own must be registered first, "
+            f"with envs.register, see examples/); known: {', '.join(known)}"
+        )
 
 
 def check_config(config: Config) -> EnvSpec:

@@ -26,9 +26,22 @@ def load_run_config(run_dir: pathlib.Path) -> Config:
     if not path.exists():
         raise checkpointing.CheckpointError(f"{path} is missing: not a run directory")
     try:
-        return from_dict(json.loads(path.read_text()))
+        config = from_dict(json.loads(path.read_text()))
     except (json.JSONDecodeError, TypeError) as error:
         raise checkpointing.CheckpointError(f"{path} is unreadable: {error}") from error
+    register_preset_environment(config.preset)
+    return config
+
+
+def register_preset_environment(preset: str) -> None:
+    """Build the preset once if it is one of `configs.PRESETS`: a preset of `examples/`
+    registers its own environment (`envs.register`) as it is built, and a run of it needs that
+    before its environment can be built again. The preset is looked up in that fixed dict:
+    nothing is imported by a name read from config.json."""
+    from configs import PRESETS
+
+    if preset in PRESETS:
+        PRESETS[preset]()
 
 
 def write_run_config(run_dir: pathlib.Path, config: Config) -> None:
