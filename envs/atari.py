@@ -140,8 +140,8 @@ def _area_weights(size_in: int, size_out: int) -> np.ndarray:
 
 def preprocess_frame(raw: np.ndarray, size: int, grayscale: bool) -> np.ndarray:
     """A raw ALE RGB frame [210, 160, 3] -> [size, size, C] uint8 as the vector env makes it:
-    an area resize (equal to ale-py's own output, tests/test_atari.py) and, for grayscale,
-    ITU-R 601 luma."""
+    an area resize (equal to ale-py's own output, tests/environments/test_atari.py) and, for
+    grayscale, ITU-R 601 luma."""
     image = np.asarray(raw, np.float64)
     if grayscale:
         image = image @ np.array([0.299, 0.587, 0.114])

@@ -1,4 +1,5 @@
-"""One contract every adapter must meet; `tests/test_envs.py` runs it on each of them."""
+"""One contract every adapter must meet; `tests/environments/test_envs.py` runs it on each of
+them."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ The recipe for any JAX environment:
 3. `envs.register(ENV_ID, make_env, host=False)` at import, and a preset (`config` below)
    added to `configs.PRESETS` so that `make train ENV=...` finds it and a run of it loads back.
 
-`envs.contract.check_env_contract(make_catch())` checks the contract (tests/test_examples.py).
+`envs.contract.check_env_contract(make_catch())` checks the contract
+(tests/environments/test_examples.py).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
 
 
 # The two multi-run training experiments (about 30 s each here) repeat the training loop that
-# tests/test_training.py covers; they run in `make test-slow`, atari100k's plumbing here.
+# tests/runtime/test_training.py covers; they run in `make test-slow`, atari100k's plumbing here.
 @pytest.mark.parametrize(
     "name",
     [

@@ -5,7 +5,7 @@ actions that led to them, each action as a constant plane scaled by a / num_acti
 EfficientZero stacks 4 frames without action planes. Environments hand the loop single frames;
 the replay stores each frame once and rebuilds histories at sample time (`from_replay`), and
 the actors keep a rolling `History` of their own (`push`). Both end in `stack`, so the two
-views are equal by construction (tests/test_history.py checks it).
+views are equal by construction (tests/replay/test_history.py checks it).
 
 Frames before an episode's first frame are zeros and their action planes zero, so a history
 never mixes two episodes. With N = 1 and no action planes `stack` returns the frame itself,

@@ -57,7 +57,7 @@ class Components:
 
 def _own(fn):
     """A fresh function object around `fn`: jit caches by function, so each run's jitted
-    functions count only their own compilations (tests/test_training.py checks one each)."""
+    functions count only their own compilations (tests/runtime/test_training.py checks one each)."""
 
     def wrapped(*args):
         return fn(*args)
