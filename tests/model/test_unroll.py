@@ -21,21 +21,24 @@ def test_unroll_equals_a_plain_loop_over_steps_and_positions():
     observation = jax.random.bernoulli(keys[0], 0.4, (3, *spec.observation_shape))
     actions = jax.random.randint(keys[1], (3, 4), 0, spec.num_actions)
 
-    out = unroll(model, params, observation, actions, project=True)
-    stacked = out.stacked()
+    stacked = jax.jit(lambda p: unroll(model, p, observation, actions, project=True).stacked())(
+        params
+    )
     assert stacked["policy_logits"].shape == (3, 5, spec.num_actions)
     assert stacked["value_logits"].shape == (3, 5, 5)
     assert stacked["reward_logits"].shape == (3, 4, 5)
     assert stacked["projection"].shape == (3, 4, 6)
+    represent, dynamics = jax.jit(model.represent), jax.jit(model.dynamics)
+    predict, project = jax.jit(model.predict), jax.jit(model.project, static_argnums=2)
     for b in range(3):  # each position alone: rows of the batch do not mix
-        latent = model.represent(params, observation[b : b + 1])
+        latent = represent(params, observation[b : b + 1])
         for k in range(5):
             if k:
-                reward, latent = model.dynamics(params, latent, actions[b : b + 1, k - 1])
+                reward, latent = dynamics(params, latent, actions[b : b + 1, k - 1])
                 np.testing.assert_allclose(stacked["reward_logits"][b, k - 1], reward[0], atol=1e-6)
-                projection = model.project(params, latent, True)[0]
+                projection = project(params, latent, True)[0]
                 np.testing.assert_allclose(stacked["projection"][b, k - 1], projection, atol=1e-6)
-            policy, value = model.predict(params, latent)
+            policy, value = predict(params, latent)
             np.testing.assert_allclose(stacked["policy_logits"][b, k], policy[0], atol=1e-6)
             np.testing.assert_allclose(stacked["value_logits"][b, k], value[0], atol=1e-6)
 
@@ -54,7 +57,7 @@ def test_the_gradient_into_each_dynamics_step_is_halved():
             p = {**params, "representation": obs_params}
             return jnp.sum(unroll(model, p, observation, actions[:, :steps]).value_logits[-1])
 
-        return jax.grad(f)(params["representation"])
+        return jax.jit(jax.grad(f))(params["representation"])
 
     def same_without_scaling(steps):
         def f(obs_params):
@@ -64,7 +67,7 @@ def test_the_gradient_into_each_dynamics_step_is_halved():
                 _, latent = model.dynamics(p, latent, actions[:, k])
             return jnp.sum(model.predict(p, latent)[1])
 
-        return jax.grad(f)(params["representation"])
+        return jax.jit(jax.grad(f))(params["representation"])
 
     for steps in (1, 2):
         scaled, unscaled = through(steps), same_without_scaling(steps)
