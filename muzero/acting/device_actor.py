@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from envs.core import Env, TimeStep
+from envs.core import Env, TimeStep, random_legal_action, select_rows
 from muzero.config import Config
 from muzero.replay.buffer import Trajectory
 from muzero.replay.history import NO_ACTION, History, init_history, push, stack
@@ -56,20 +56,6 @@ def init_actor(env: Env, config: Config, key: PRNGKey) -> ActorState:
         episode_step=jnp.zeros((num_envs,), jnp.int32),
         episode_return=jnp.zeros((num_envs,), jnp.float32),
     )
-
-
-def random_legal_action(key: PRNGKey, legal_mask: Array) -> Array:
-    """[B, A] -> [B] uniformly random legal actions."""
-    return jax.random.categorical(key, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
-
-
-def _where(condition: Array, a: Any, b: Any) -> Any:
-    """Per-environment select between two batched pytrees."""
-
-    def pick(x, y):
-        return jnp.where(condition.reshape(condition.shape + (1,) * (x.ndim - 1)), x, y)
-
-    return jax.tree.map(pick, a, b)
 
 
 def choose_action(
@@ -136,9 +122,9 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
             length_sum=jnp.sum(jnp.where(done, state.episode_step + 1, 0)).astype(jnp.float32),
         )
         reset_state, reset_ts = jax.vmap(env.reset)(jax.random.split(k_reset, num_envs))
-        timestep = _where(done, reset_ts, next_ts)
+        timestep = select_rows(done, reset_ts, next_ts)
         state = ActorState(
-            env_state=_where(done, reset_state, env_state),
+            env_state=select_rows(done, reset_state, env_state),
             timestep=timestep,
             history=push(state.history, timestep.observation, action, done),
             episode_step=jnp.where(done, 0, state.episode_step + 1),

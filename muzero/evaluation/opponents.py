@@ -37,12 +37,17 @@ _MCTS_NAME = re.compile(r"^mcts(-(\d+))?$")
 _LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 
 
+def random_legal_move(legal_mask: np.ndarray, rng: np.random.Generator) -> int:
+    """A uniformly random legal move of one position (legal_mask [A] bool), on the host."""
+    return int(rng.choice(np.flatnonzero(legal_mask)))
+
+
 def random_opponent(
     observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Uniformly random legal moves."""
     del observations
-    return np.array([rng.choice(np.flatnonzero(m)) for m in np.asarray(legal_masks)])
+    return np.array([random_legal_move(m, rng) for m in np.asarray(legal_masks)])
 
 
 def _wins(marks: int) -> bool:

@@ -127,7 +127,8 @@ def make_random_play(
     G games of uniformly random legal moves, every position classified; the observation is
     the stacked history the network sees (`muzero.replay.history`), built as the actors build it.
     """
-    from muzero.acting.device_actor import random_legal_action, start_history
+    from envs.core import random_legal_action
+    from muzero.acting.device_actor import start_history
     from muzero.replay.history import push, stack
 
     spec = env.spec
