@@ -14,11 +14,12 @@ import jax.numpy as jnp
 from flax import struct
 
 from envs.core import Env, TimeStep, random_legal_action, select_rows
+from muzero.acting.histories import make_history_search, start_history
 from muzero.config import Config
 from muzero.replay.buffer import Trajectory
-from muzero.replay.history import NO_ACTION, History, init_history, push, stack
+from muzero.replay.history import History, push
 from muzero.search.policy import SearchFn, SearchOutput, sample_visits
-from muzero.types import Array, EnvSpec, Params, PRNGKey
+from muzero.types import Array, Params, PRNGKey
 
 
 class ActorState(struct.PyTreeNode):
@@ -36,14 +37,6 @@ class ActStats(struct.PyTreeNode):
     episodes: Array  # [] episodes finished
     return_sum: Array  # [] sum of returns of finished episodes (player 0's view)
     length_sum: Array  # [] sum of their lengths
-
-
-def start_history(spec: EnvSpec, config: Config, first_frame: Array) -> History:
-    """A batch of histories holding only each episode's first frame [E, *F]."""
-    num_envs = first_frame.shape[0]
-    empty = init_history(num_envs, config.history.frames, spec.observation_shape, first_frame.dtype)
-    no_action = jnp.full((num_envs,), NO_ACTION, jnp.int32)
-    return push(empty, first_frame, no_action, jnp.ones((num_envs,), bool))
 
 
 def init_actor(env: Env, config: Config, key: PRNGKey) -> ActorState:
@@ -89,13 +82,13 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
     actions as in `choose_action`."""
     ac = config.actor
     two_player = env.spec.two_player
+    search_from = make_history_search(search, config, env.spec)
 
     def one_step(carry, key):
         params, state = carry
         k_search, k_sample, k_random, k_step, k_reset = jax.random.split(key, 5)
         ts = state.timestep
-        observation = stack(state.history, env.spec.num_actions, config.history.action_planes)
-        out = search(params, observation, ts.legal_mask, k_search)
+        _, out = search_from(params, state.history, ts.legal_mask, k_search)
         action = choose_action(config, out, ts.legal_mask, state.episode_step, k_sample, k_random)
 
         num_envs = action.shape[0]
