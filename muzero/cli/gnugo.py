@@ -23,7 +23,7 @@ import subprocess
 from typing import Any
 
 from muzero.cli.gtp import PGX_KOMI, GtpEngine, GtpError, format_score
-from muzero.evaluation.matches import wilson_interval
+from muzero.evaluation.matches import summarize_outcomes
 
 OTHER = {"black": "white", "white": "black"}
 
@@ -150,20 +150,13 @@ def play_game(
 
 
 def summarise(games: list[dict[str, Any]]) -> dict[str, Any]:
-    """Wins and losses per MuZero colour and overall, with 95% Wilson intervals."""
-    summary = {}
-    for name in ("black", "white", "all"):
-        rows = [g for g in games if name in ("all", g["muzero_colour"])]
-        wins = sum(g["result"] == "win" for g in rows)
-        low, high = wilson_interval(wins, len(rows))
-        summary[name] = {
-            "games": len(rows),
-            "wins": wins,
-            "losses": len(rows) - wins,
-            "win_rate": wins / len(rows) if rows else 0.0,
-            "win_rate_ci95": [low, high],
-        }
-    return summary
+    """Results per MuZero colour and overall (`summarize_outcomes`: wins, losses, rates with
+    95% Wilson intervals); komi 7.5 leaves no draws."""
+    outcomes = {name: [] for name in ("black", "white", "all")}
+    for g in games:
+        for name in (g["muzero_colour"], "all"):
+            outcomes[name].append(1 if g["result"] == "win" else -1)
+    return {name: summarize_outcomes(o) for name, o in outcomes.items()}
 
 
 def write_results(

@@ -110,22 +110,30 @@ def play_match(env: Env, first: Player, second: Player, num_games: int, seed: in
     return play_games(env, first, second, no_opening, seed).outcomes
 
 
+def win_draw_loss(outcomes: np.ndarray) -> tuple[int, int, int]:
+    """(wins, draws, losses): the counts of +1, 0 and -1 among outcomes [N]."""
+    outcomes = np.asarray(outcomes)
+    wins, draws, losses = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
+    return wins, draws, losses
+
+
 def summarize_outcomes(outcomes: np.ndarray, moves: list | None = None) -> dict[str, Any]:
     """Win/draw/loss counts and rates of [N] outcomes (+1/0/-1), with 95% Wilson intervals.
 
     With the games' `moves`, a replayed game (same moves) counts once: counts, rates and
     intervals are over the distinct games, so N replays of one game are not N samples.
-    "games" is the number played, "distinct" the number counted.
+    "games" is the number played, "distinct" the number counted; rates of no games are 0.
     """
+    outcomes = np.asarray(outcomes)
     keep = np.ones(outcomes.size, bool) if moves is None else first_occurrences(moves)
     distinct = int(keep.sum())
-    wins, draws, losses = (int(np.sum(outcomes[keep] == v)) for v in (1, 0, -1))
+    wins, draws, losses = win_draw_loss(outcomes[keep])
     summary: dict[str, Any] = {"games": int(outcomes.size), "distinct": distinct,
                                "wins": wins, "draws": draws, "losses": losses}  # fmt: skip
     for name, count in (("win", wins), ("draw", draws), ("loss", losses)):
-        summary[f"{name}_rate"] = count / distinct
+        summary[f"{name}_rate"] = count / distinct if distinct else 0.0
         summary[f"{name}_rate_ci95"] = list(wilson_interval(count, distinct))
-    summary["score"] = (wins + 0.5 * draws) / distinct
+    summary["score"] = (wins + 0.5 * draws) / distinct if distinct else 0.0
     return summary
 
 
