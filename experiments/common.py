@@ -23,8 +23,10 @@ RESULTS = ROOT / "experiments" / "results"
 
 
 def parser(name: str, description: str) -> argparse.ArgumentParser:
-    """The flags every experiment has."""
-    p = argparse.ArgumentParser(prog=f"python experiments/{name}.py", description=description)
+    """The flags every experiment has; errors are one line, as the entry points' are."""
+    from muzero.cli.common import OneLineParser
+
+    p = OneLineParser(prog=f"python experiments/{name}.py", description=description)
     p.add_argument("--tiny", action="store_true", help="a seconds-long run (tests use it)")
     p.add_argument(
         "--paper-scale", action="store_true", help="the paper's scale (hours; wants a GPU)"
@@ -179,6 +181,7 @@ def load_agent(run_dir: pathlib.Path, games: int | None):
     """(run dir, step, config, Components, params) of a trained two-player run; `games` (if
     given) becomes its eval.num_games."""
     from muzero.agent import load_params
+    from muzero.cli.common import fail
     from muzero.runtime import checkpointing
     from muzero.runtime.components import build
     from muzero.runtime.runs import load_run_config
@@ -191,7 +194,7 @@ def load_agent(run_dir: pathlib.Path, games: int | None):
     )
     c = build(config)
     if not c.spec.two_player:
-        raise SystemExit(f"error: {config.env.id} is not a two-player game")
+        fail(f"{config.env.id} is not a two-player game")
     return run_dir, step, config, c, load_params(run_dir, step, config)
 
 
@@ -296,6 +299,8 @@ def learning_runs(args, folder: pathlib.Path, trainings: Iterable, read_run) -> 
     """The runs of a learning-curve experiment, each read with `read_run`: trained now, one
     per (preset, overrides) of `trainings`, into `folder`/runs, or found under `--from-runs`
     (then nothing trains). Runs without evaluation points are dropped; none left is an error."""
+    from muzero.cli.common import fail
+
     if args.from_runs:
         run_dirs = sorted(d.parent for d in args.from_runs.glob("**/config.json"))
     else:
@@ -305,7 +310,7 @@ def learning_runs(args, folder: pathlib.Path, trainings: Iterable, read_run) -> 
         ]
     runs = [r for r in map(read_run, run_dirs) if r["points"]]
     if not runs:
-        raise SystemExit("error: no run with evaluation rows")
+        fail("no run with evaluation rows")
     return runs
 
 

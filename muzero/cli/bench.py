@@ -38,6 +38,7 @@ from configs import PRESETS, get_preset
 from envs import is_host_env
 from envs import spec as envs_spec
 from muzero.acting.host_actor import HostActor
+from muzero.cli.common import OneLineParser, fail
 from muzero.replay import buffer as replay_lib
 from muzero.replay.history import stack
 from muzero.runtime import memory
@@ -253,7 +254,7 @@ def results_table(results: list[dict]) -> Table:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
@@ -292,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for name in args.presets:
         if name not in PRESETS:
-            parser.error(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+            fail(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
 
     console = Console(width=max(Console().width, 130))  # a full table in logs and CI
     results = []

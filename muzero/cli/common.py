@@ -1,13 +1,15 @@
-"""Command-line plumbing shared by the entry points: tyro overrides with one-line errors."""
+"""Command-line plumbing shared by the entry points: one-line errors, argparse and tyro."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import difflib
 import io
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 import tyro
@@ -16,9 +18,29 @@ from muzero.config import Config
 
 
 def fail(message: str) -> NoReturn:
-    """Print a one-line error naming the problem and exit with status 2."""
+    """Print a one-line error naming the problem and exit with status 2: every entry point's
+    (and experiment's) way of refusing its input."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are `fail`'s one line (not a usage block and `prog: error:`)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(message)
+
+
+def check_range(
+    args: argparse.Namespace, names: Iterable[str], low: int, high: int | None = None
+) -> None:
+    """Exit with one line unless every named option of `args` (None: not given) lies in
+    low..high (no upper bound without `high`)."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and (value < low or (high is not None and value > high)):
+            bound = f">= {low}" if high is None else f"in {low}..{high}"
+            fail(f"--{name.replace('_', '-')} must be {bound}, not {value}")
 
 
 def config_flags(cls: type = Config, prefix: str = "") -> list[str]:

@@ -26,6 +26,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from muzero.cli.common import OneLineParser, check_range, fail
 from muzero.config import Config
 from muzero.evaluation.model_errors import METRICS, make_analysis, make_recorder, summarize
 from muzero.search.policy import tree_discount
@@ -177,7 +178,7 @@ def _cell(value: float | int | None) -> str:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.diagnose",
         description=(
             "Roll a run's learned model K steps from the positions of fresh greedy episodes "
@@ -236,16 +237,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "lookahead (default: the benchmark's count, 800 at connect four); 0 skips it",
     )
     args = parser.parse_args(argv)
-    for name in ("tactics_positions", "lookahead_positions"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            flag = "--" + name.replace("_", "-")
-            parser.exit(2, f"error: {flag} must be at least 0, got {value}\n")
-    for name in ("episodes", "unroll", "num_simulations", "max_steps", "tactics_games"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            flag = "--" + name.replace("_", "-")
-            parser.exit(2, f"error: {flag} must be at least 1, got {value}\n")
+    check_range(args, ("tactics_positions", "lookahead_positions"), 0)
+    check_range(args, ("episodes", "unroll", "num_simulations", "max_steps", "tactics_games"), 1)
     return args
 
 
@@ -401,7 +394,6 @@ def _json_number(value: float) -> float | int | None:
 
 def main(argv: list[str] | None = None) -> None:
     import envs
-    from muzero.cli.common import fail
     from muzero.runtime import checkpointing
 
     args = _parse(list(sys.argv[1:] if argv is None else argv))

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from muzero.cli.common import fail
+from muzero.cli.common import OneLineParser, check_range, fail
 
 ELO_SCALE = 400.0 / math.log(10.0)  # Elo points per natural-log unit of odds
 PRIOR_SD = 1000.0  # a weak prior keeps unbeaten records finite; negligible otherwise
@@ -164,7 +164,7 @@ def default_anchors(env_id: str) -> list[str]:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.elo",
         description="Rate a two-player run's checkpoints and snapshots against each other and "
         "fixed opponents; writes RUN_DIR/eval/elo-*.csv/.json/.png.",
@@ -278,10 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     from muzero.runtime.runs import load_run_config
 
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    for name in ("games", "max_checkpoints", "num_simulations"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            fail(f"--{name.replace('_', '-')} must be >= 1, not {value}")
+    check_range(args, ("games", "max_checkpoints", "num_simulations"), 1)
     try:
         run_dir, _ = checkpointing.resolve(pathlib.Path(args.run_dir))
         config = load_run_config(run_dir)

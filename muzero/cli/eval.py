@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from muzero.cli.common import fail
+from muzero.cli.common import OneLineParser, check_range, fail
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.eval",
         description="Evaluate a trained run with search; results go to RUN_DIR/eval/.",
     )
@@ -311,10 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     from muzero.runtime import checkpointing
 
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    for name in ("games", "num_simulations"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            fail(f"--{name.replace('_', '-')} must be >= 1, not {value}")
+    check_range(args, ("games", "num_simulations"), 1)
     try:
         run_dir, step, config = prepare(args)
         mistakes = mistake_positions(args.mistake_positions, config.env.id)

@@ -15,7 +15,6 @@ answers such superko moves with `? illegal move` and keeps them out of the agent
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
@@ -335,16 +334,15 @@ def load_go_agent(run_dir: str, num_simulations: int = 0, seed: int = 0) -> Agen
 
 
 def main(argv: list[str] | None = None) -> None:
-    from muzero.cli.common import fail
+    from muzero.cli.common import OneLineParser, check_range, fail
     from muzero.runtime.checkpointing import CheckpointError
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.gtp",
         description="Serve a trained Go run over GTP on stdin/stdout (Sabaki, GoGui), or play "
         "a match against GNU Go with --vs-gnugo. Rules and scoring are pgx's (area scoring, "
         "komi 7.5, positional superko).",
     )
-    parser.error = fail  # one-line errors, like the other entry points
     parser.add_argument("run_dir", help="a go_NxN run directory (its latest checkpoint)")
     parser.add_argument(
         "--num-simulations",
@@ -372,14 +370,9 @@ def main(argv: list[str] | None = None) -> None:
         help="stop and count after this many moves (default: pgx's 2 N^2 plies)",
     )
     args = parser.parse_args(argv)
-    for flag, value, low, high in [
-        ("--num-simulations", args.num_simulations, 0, None),
-        ("--games", args.games, 1, None),
-        ("--level", args.level, 0, 10),
-        ("--max-moves", args.max_moves, 0, None),
-    ]:
-        if value < low or (high is not None and value > high):
-            fail(f"{flag} must be {f'in {low}..{high}' if high else f'>= {low}'}, not {value}")
+    check_range(args, ("num_simulations", "max_moves"), 0)
+    check_range(args, ("games",), 1)
+    check_range(args, ("level",), 0, 10)
     if args.vs_gnugo:
         from muzero.cli.gnugo import find_gnugo
 
