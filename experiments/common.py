@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from muzero.cli.common import OneLineParser, fail, write_csv
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results"
 
 
 def parser(name: str, description: str) -> argparse.ArgumentParser:
     """The flags every experiment has; errors are one line, as the entry points' are."""
-    from muzero.cli.common import OneLineParser
-
     p = OneLineParser(prog=f"python experiments/{name}.py", description=description)
     p.add_argument("--tiny", action="store_true", help="a seconds-long run (tests use it)")
     p.add_argument(
@@ -87,15 +87,6 @@ def commit() -> str:
 
 def command_line() -> str:
     return " ".join(["python", *sys.argv]) if sys.argv and sys.argv[0] else "python"
-
-
-def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
-    import csv
-
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def write_report(folder: pathlib.Path, title: str, sections: Iterable[tuple[str, str]]) -> None:
@@ -181,7 +172,6 @@ def load_agent(run_dir: pathlib.Path, games: int | None):
     """(run dir, step, config, Components, params) of a trained two-player run; `games` (if
     given) becomes its eval.num_games."""
     from muzero.agent import load_params
-    from muzero.cli.common import fail
     from muzero.runtime import checkpointing
     from muzero.runtime.components import build
     from muzero.runtime.runs import load_run_config
@@ -299,8 +289,6 @@ def learning_runs(args, folder: pathlib.Path, trainings: Iterable, read_run) -> 
     """The runs of a learning-curve experiment, each read with `read_run`: trained now, one
     per (preset, overrides) of `trainings`, into `folder`/runs, or found under `--from-runs`
     (then nothing trains). Runs without evaluation points are dropped; none left is an error."""
-    from muzero.cli.common import fail
-
     if args.from_runs:
         run_dirs = sorted(d.parent for d in args.from_runs.glob("**/config.json"))
     else:

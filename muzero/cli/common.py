@@ -1,12 +1,15 @@
-"""Command-line plumbing shared by the entry points: one-line errors, argparse and tyro."""
+"""Command-line plumbing shared by the entry points: one-line errors, argparse and tyro
+overrides, result tables."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import dataclasses
 import difflib
 import io
+import pathlib
 import re
 import sys
 from collections.abc import Iterable
@@ -29,6 +32,19 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         fail(message)
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """RUN_DIR and --step: the run, and which of its checkpoints or snapshots to load."""
+    parser.add_argument(
+        "run_dir", help="a run directory (runs/<preset>/<time>) or one of its checkpoint folders"
+    )
+    parser.add_argument(
+        "--step",
+        type=int,
+        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
+        "checkpoint)",
+    )
 
 
 def check_range(
@@ -129,3 +145,11 @@ def pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
         else:
             rest.append(arg)
     return value, rest
+
+
+def write_csv(path: str | pathlib.Path, rows: list[dict[str, Any]]) -> None:
+    """`rows` (dicts with the first one's keys) as a CSV table with a header line."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

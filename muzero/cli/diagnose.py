@@ -17,7 +17,6 @@ Outputs go to `<run dir>/diagnose/diagnose-<step>.{csv,png,json}` and a table is
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import pathlib
 import sys
@@ -26,7 +25,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from muzero.cli.common import OneLineParser, check_range, fail
+from muzero.cli.common import (
+    OneLineParser,
+    add_checkpoint_arguments,
+    check_range,
+    fail,
+    write_csv,
+)
 from muzero.config import Config
 from muzero.evaluation.model_errors import METRICS, make_analysis, make_recorder, summarize
 from muzero.search.policy import tree_discount
@@ -189,13 +194,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
             "block. JAX environments only."
         ),
     )
-    parser.add_argument("run_dir", help="a run directory (or one of its checkpoint folders)")
-    parser.add_argument(
-        "--step",
-        type=int,
-        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
-        "checkpoint)",
-    )
+    add_checkpoint_arguments(parser)
     parser.add_argument(
         "--episodes", type=int, default=16, help="greedy episodes played (default 16)"
     )
@@ -380,10 +379,7 @@ def write_reports(
     stem: pathlib.Path, rows: list[dict], summary: dict, title: str, tactics: dict | None
 ) -> None:
     """The per-step error table as CSV, its figure as PNG and the whole summary as JSON."""
-    with open(f"{stem}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(f"{stem}.csv", rows)
     plot(rows, title, pathlib.Path(f"{stem}.png"), tactics)
     pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
 

@@ -11,7 +11,6 @@ win (as in the AlphaZero and MuZero papers' Elo figures).
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import datetime
 import json
@@ -22,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from muzero.cli.common import OneLineParser, check_range, fail
+from muzero.cli.common import OneLineParser, check_range, fail, write_csv
 
 ELO_SCALE = 400.0 / math.log(10.0)  # Elo points per natural-log unit of odds
 PRIOR_SD = 1000.0  # a weak prior keeps unbeaten records finite; negligible otherwise
@@ -389,13 +388,6 @@ def write_tables(
     write_csv(base.with_suffix(".csv"), table)
     write_csv(base.parent / (base.name + "-matches.csv"), [match_row(r) for r in results])
     write_csv(base.parent / (base.name + "-games.csv"), game_rows(games))
-
-
-def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def print_ratings(table: list[dict[str, Any]]) -> None:

@@ -15,7 +15,6 @@ action, no root noise) and writes `eval/eval-<step>-<time>.json` and `.csv` into
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import datetime
 import json
@@ -25,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from muzero.cli.common import OneLineParser, check_range, fail
+from muzero.cli.common import (
+    OneLineParser,
+    add_checkpoint_arguments,
+    check_range,
+    fail,
+    write_csv,
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -33,13 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="python -m muzero.cli.eval",
         description="Evaluate a trained run with search; results go to RUN_DIR/eval/.",
     )
-    parser.add_argument("run_dir", help="a run directory (runs/<preset>/<time>) or a checkpoint")
-    parser.add_argument(
-        "--step",
-        type=int,
-        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
-        "checkpoint)",
-    )
+    add_checkpoint_arguments(parser)
     parser.add_argument(
         "--games",
         type=int,
@@ -236,10 +235,7 @@ def write_results(run_dir: pathlib.Path, results: dict[str, Any]) -> list[pathli
             | ({"human_normalized": normalized[i]} if normalized else {})
             for i, r in enumerate(results["returns"])
         ]
-    with written[1].open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(written[1], rows)
     return written
 
 

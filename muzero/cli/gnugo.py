@@ -14,7 +14,6 @@ for reference. Results go to `RUN_DIR/eval/gnugo-L<level>-<time>.json` and `.csv
 
 from __future__ import annotations
 
-import csv
 import datetime
 import json
 import pathlib
@@ -22,6 +21,7 @@ import shutil
 import subprocess
 from typing import Any
 
+from muzero.cli.common import fail, write_csv
 from muzero.cli.gtp import PGX_KOMI, GtpEngine, GtpError, format_score
 from muzero.evaluation.matches import summarize_outcomes
 
@@ -30,8 +30,6 @@ OTHER = {"black": "white", "white": "black"}
 
 def find_gnugo(binary: str = "gnugo") -> str:
     """The GNU Go executable's path; a missing one exits with a one-line error."""
-    from muzero.cli.common import fail
-
     path = shutil.which(binary) or shutil.which(binary, path="/usr/games")
     if path is None:
         fail(
@@ -169,11 +167,7 @@ def write_results(
     stem = folder / f"gnugo-L{level}-{stamp}"
     json_path, csv_path = stem.with_suffix(".json"), stem.with_suffix(".csv")
     json_path.write_text(json.dumps(record, indent=2))
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["game", *record["games"][0]])
-        writer.writeheader()
-        for index, game in enumerate(record["games"]):
-            writer.writerow({"game": index, **game})
+    write_csv(csv_path, [{"game": index, **game} for index, game in enumerate(record["games"])])
     return json_path, csv_path
 
 
