@@ -87,16 +87,23 @@ def best_move(scores: np.ndarray, legal_mask: np.ndarray, rng: np.random.Generat
     return int(rng.choice(np.flatnonzero(scores == scores.max())))
 
 
-def minimax_tictactoe(
-    observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """A perfect tic-tac-toe player that picks uniformly among its best moves."""
-    return np.array(
-        [
-            best_move(tictactoe_move_values(obs), mask, rng)
-            for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
-        ]
-    )
+def solver_policy(move_scores: Callable[[np.ndarray], np.ndarray]) -> ObservationPolicy:
+    """A perfect player from a solver's `move_scores(observation) -> [A]` (higher is better):
+    in each game a uniformly random one of its best legal moves (`best_move`)."""
+
+    def policy(observations, legal_masks, rng: np.random.Generator) -> np.ndarray:
+        return np.array(
+            [
+                best_move(move_scores(obs), mask, rng)
+                for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
+            ]
+        )
+
+    return policy
+
+
+# A perfect tic-tac-toe player that picks uniformly among its best moves.
+minimax_tictactoe = solver_policy(tictactoe_move_values)
 
 
 @functools.cache
@@ -132,16 +139,8 @@ def connect_four_move_scores(observation: np.ndarray) -> np.ndarray:
     return values
 
 
-def perfect_connect_four(
-    observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """A perfect connect-four player: the fastest win, else a draw, else the slowest loss."""
-    return np.array(
-        [
-            best_move(connect_four_move_scores(obs), mask, rng)
-            for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
-        ]
-    )
+# A perfect connect-four player: the fastest win, else a draw, else the slowest loss.
+perfect_connect_four = solver_policy(connect_four_move_scores)
 
 
 def observation_player(policy: ObservationPolicy) -> Player:
