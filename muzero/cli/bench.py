@@ -37,10 +37,10 @@ from rich.table import Table
 from configs import PRESETS, get_preset
 from envs import is_host_env
 from envs import spec as envs_spec
+from muzero.acting.histories import network_input
 from muzero.acting.host_actor import HostActor
 from muzero.cli.common import OneLineParser, fail
 from muzero.replay import buffer as replay_lib
-from muzero.replay.history import stack
 from muzero.runtime import memory
 from muzero.runtime.components import build, init_state, network_spec
 from muzero.runtime.training import run
@@ -82,7 +82,7 @@ def bench_acting(preset: str, repeats: int) -> dict:
     act_seconds = _time_calls(lambda: c.act(params, actor, key), repeats)
 
     search = make_search_fn(c.model, config, network_spec(c.spec, config))
-    observation = stack(actor.history, c.spec.num_actions, config.history.action_planes)
+    observation = network_input(actor.history, config, c.spec)
     legal = actor.timestep.legal_mask
 
     @jax.jit

@@ -99,6 +99,8 @@ def make_greedy_episodes(
             observation, out = search_from(params, history, ts.legal_mask, k_search)
             action = greedy_action(out, ts.legal_mask)
             state, next_ts = env.step(state, action, k_step)
+            # Only first episodes count: whatever a finished one's environment does next, its
+            # history need not restart.
             history = push(history, next_ts.observation, action, jnp.zeros(num_envs, bool))
             kept = accumulate(
                 kept,
