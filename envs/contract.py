@@ -7,11 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from envs.core import Env, TimeStep
-
-
-def _random_legal(key, legal_mask):
-    return jax.random.categorical(key, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
+from envs.core import Env, TimeStep, random_legal_action, select_rows
 
 
 def check_env_contract(env: Env, num_envs: int = 4, num_steps: int = 64, seed: int = 0) -> None:
@@ -46,22 +42,14 @@ def check_env_contract(env: Env, num_envs: int = 4, num_steps: int = 64, seed: i
     def body(carry, key):
         state, ts, running = carry
         k_act, k_step = jax.random.split(key)
-        action = _random_legal(k_act, ts.legal_mask)
+        action = random_legal_action(k_act, ts.legal_mask)
         next_state, next_ts = jax.vmap(env.step)(state, action, jax.random.split(k_step, num_envs))
         # Freeze finished episodes: the contract says nothing about stepping past the end.
-        keep = running
-        state = jax.tree.map(
-            lambda new, old: jnp.where(keep.reshape(keep.shape + (1,) * (new.ndim - 1)), new, old),
-            next_state,
-            state,
-        )
-        ts_out = jax.tree.map(
-            lambda new, old: jnp.where(keep.reshape(keep.shape + (1,) * (new.ndim - 1)), new, old),
-            next_ts,
-            ts,
-        )
+        state = select_rows(running, next_state, state)
+        ts_out = select_rows(running, next_ts, ts)
+        stepped = running
         running = running & ~(next_ts.terminated | next_ts.truncated)
-        return (state, ts_out, running), (next_ts, keep)
+        return (state, ts_out, running), (next_ts, stepped)
 
     rollout = jax.jit(
         lambda s, t, k: jax.lax.scan(

@@ -46,3 +46,19 @@ def strong_types(tree: Any) -> Any:
     jitted rollout compiles twice (see ../shared/STACK_NOTES.md).
     """
     return jax.tree.map(lambda x: jax.lax.convert_element_type(x, jnp.asarray(x).dtype), tree)
+
+
+def random_legal_action(key: PRNGKey, legal_mask: Array) -> Array:
+    """[B, A] -> [B] int32 uniformly random legal actions: the uniform policy over what a
+    time step allows (self-play openings, random play, the contract's rollouts, playouts)."""
+    return jax.random.categorical(key, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
+
+
+def select_rows(condition: Array, a: Any, b: Any) -> Any:
+    """Per-row select between two batched pytrees: row i of `a` where condition[i] ([B]
+    bool), else row i of `b` (a finished episode's reset, a frozen finished game)."""
+
+    def pick(x, y):
+        return jnp.where(condition.reshape(condition.shape + (1,) * (x.ndim - 1)), x, y)
+
+    return jax.tree.map(pick, a, b)

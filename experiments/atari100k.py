@@ -40,6 +40,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import envs  # noqa: E402
 from experiments import common  # noqa: E402
+from muzero.cli.common import check_range, fail  # noqa: E402
 
 NAME = "atari100k"
 # Ye et al. 2021, "Mastering Atari Games with Limited Data" (NeurIPS), Table 1: human-normalized
@@ -114,10 +115,8 @@ def parse(argv: list[str] | None):
     )
     args = p.parse_args(argv)
     if sum([args.tiny, args.smoke, args.paper_scale]) > 1:
-        p.error("--tiny, --smoke and --paper-scale exclude each other")
-    for name in ("seeds", "episodes"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1")
+        fail("--tiny, --smoke and --paper-scale exclude each other")
+    check_range(args, ("seeds", "episodes"), 1)
     s = settings(args)
     if args.games:
         from envs.atari import rom_id
@@ -126,14 +125,14 @@ def parse(argv: list[str] | None):
         try:
             s["games"] = tuple(rom_id(g.strip()) for g in args.games.split(",") if g.strip())
         except ValueError as error:
-            p.error(str(error))
+            fail(str(error))
         unscored = [g for g in s["games"] if g not in REFERENCE_SCORES]
         if unscored or not s["games"]:
-            p.error(f"no human reference score for {', '.join(unscored) or 'an empty list'}")
+            fail(f"no human reference score for {', '.join(unscored) or 'an empty list'}")
     s["seeds"] = args.seeds or s["seeds"]
     s["episodes"] = args.episodes or s["episodes"]
     if args.resume_folder is not None and not args.resume_folder.is_dir():
-        p.error(f"--resume-folder {args.resume_folder} is not a folder")
+        fail(f"--resume-folder {args.resume_folder} is not a folder")
     return args, s
 
 
@@ -210,8 +209,8 @@ def play_game(folder: pathlib.Path, protocol: dict, game: str, seed: int, keep_s
     if path.exists():
         record = json.loads(path.read_text())
         if record["protocol"] != json.loads(json.dumps(protocol)):
-            raise SystemExit(
-                f"error: {path} was made with {record['protocol']}, not {protocol}; "
+            fail(
+                f"{path} was made with {record['protocol']}, not {protocol}; "
                 "resume into a folder of the same mode"
             )
         print(f"{game} seed {seed}: already done, skipped")

@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from muzero.cli.common import OneLineParser, fail, write_csv
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results"
 
 
 def parser(name: str, description: str) -> argparse.ArgumentParser:
-    """The flags every experiment has."""
-    p = argparse.ArgumentParser(prog=f"python experiments/{name}.py", description=description)
+    """The flags every experiment has; errors are one line, as the entry points' are."""
+    p = OneLineParser(prog=f"python experiments/{name}.py", description=description)
     p.add_argument("--tiny", action="store_true", help="a seconds-long run (tests use it)")
     p.add_argument(
         "--paper-scale", action="store_true", help="the paper's scale (hours; wants a GPU)"
@@ -85,15 +87,6 @@ def commit() -> str:
 
 def command_line() -> str:
     return " ".join(["python", *sys.argv]) if sys.argv and sys.argv[0] else "python"
-
-
-def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
-    import csv
-
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def write_report(folder: pathlib.Path, title: str, sections: Iterable[tuple[str, str]]) -> None:
@@ -191,7 +184,7 @@ def load_agent(run_dir: pathlib.Path, games: int | None):
     )
     c = build(config)
     if not c.spec.two_player:
-        raise SystemExit(f"error: {config.env.id} is not a two-player game")
+        fail(f"{config.env.id} is not a two-player game")
     return run_dir, step, config, c, load_params(run_dir, step, config)
 
 
@@ -306,7 +299,7 @@ def learning_runs(args, folder: pathlib.Path, trainings: Iterable, read_run) -> 
         ]
     runs = [r for r in map(read_run, run_dirs) if r["points"]]
     if not runs:
-        raise SystemExit("error: no run with evaluation rows")
+        fail("no run with evaluation rows")
     return runs
 
 

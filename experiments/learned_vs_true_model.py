@@ -82,6 +82,8 @@ def mistake_table(env, players: dict, simulations: list[int], positions: int | N
 
 
 def main(argv: list[str] | None = None) -> pathlib.Path:
+    from muzero.evaluation.elo import player_record
+
     p = common.parser(NAME, __doc__.splitlines()[0])
     p.add_argument("--run", type=pathlib.Path, help="a trained pgx run (else one is trained)")
     p.add_argument(
@@ -107,19 +109,14 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     head_to_head = []
     for n in s["simulations"]:
         learned, true = f"learned-{n}", f"true-{n}"
-        wins = draws = losses = played = 0
-        for r in results:  # tallied over distinct games
-            if {r.first, r.second} == {learned, true}:
-                w, lo = (r.wins, r.losses) if r.first == learned else (r.losses, r.wins)
-                wins, draws, losses = wins + w, draws + r.draws, losses + lo
-                played += r.played
+        h = player_record(results, learned, opponent=true)  # over distinct games
         head_to_head.append({
             "simulations": n,
             "learned_elo": by_name[learned]["elo"],
             "true_elo": by_name[true]["elo"],
             "elo_gap_true_minus_learned": by_name[true]["elo"] - by_name[learned]["elo"],
-            "learned_wins": wins, "draws": draws, "learned_losses": losses,
-            "distinct": wins + draws + losses, "played": played,
+            "learned_wins": h["wins"], "draws": h["draws"], "learned_losses": h["losses"],
+            "distinct": h["distinct"], "played": h["played"],
         })  # fmt: skip
     common.write_csv(folder / "data" / "head_to_head.csv", head_to_head)
     mistakes = mistake_table(c.env, players, s["simulations"], s.get("positions"))

@@ -19,9 +19,10 @@ import numpy as np
 
 import envs
 from envs.atari import RAW_ATARI_SHAPE, preprocess_frame
+from muzero.acting.histories import make_history_search
 from muzero.config import Config
 from muzero.model.networks import make_model
-from muzero.replay.history import NO_ACTION, init_history, push, stack
+from muzero.replay.history import NO_ACTION, init_history, push
 from muzero.runtime import checkpointing
 from muzero.search.policy import greedy_action, make_search_fn
 from muzero.types import EnvSpec, Params
@@ -57,14 +58,13 @@ class Agent:
         search = make_search_fn(
             model, config, net_spec, evaluation=True, num_simulations=config.eval_simulations
         )
-        planes = config.history.action_planes
+        search_from = make_history_search(search, config, spec)
 
-        def search_from(params, history, frame, prev_action, start, legal, key):
+        def search_after(params, history, frame, prev_action, start, legal, key):
             history = push(history, frame, prev_action, start)
-            observation = stack(history, spec.num_actions, planes)
-            return history, search(params, observation, legal, key)
+            return history, search_from(params, history, legal, key)[1]
 
-        self._search = jax.jit(search_from)
+        self._search = jax.jit(search_after)
         self._key = jax.random.key(seed)
         self.reset()
 

@@ -13,12 +13,13 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from envs.core import Env, TimeStep
+from envs.core import Env, TimeStep, random_legal_action, select_rows
+from muzero.acting.histories import make_history_search, start_history
 from muzero.config import Config
 from muzero.replay.buffer import Trajectory
-from muzero.replay.history import NO_ACTION, History, init_history, push, stack
+from muzero.replay.history import History, push
 from muzero.search.policy import SearchFn, SearchOutput, sample_visits
-from muzero.types import Array, EnvSpec, Params, PRNGKey
+from muzero.types import Array, Params, PRNGKey
 
 
 class ActorState(struct.PyTreeNode):
@@ -38,14 +39,6 @@ class ActStats(struct.PyTreeNode):
     length_sum: Array  # [] sum of their lengths
 
 
-def start_history(spec: EnvSpec, config: Config, first_frame: Array) -> History:
-    """A batch of histories holding only each episode's first frame [E, *F]."""
-    num_envs = first_frame.shape[0]
-    empty = init_history(num_envs, config.history.frames, spec.observation_shape, first_frame.dtype)
-    no_action = jnp.full((num_envs,), NO_ACTION, jnp.int32)
-    return push(empty, first_frame, no_action, jnp.ones((num_envs,), bool))
-
-
 def init_actor(env: Env, config: Config, key: PRNGKey) -> ActorState:
     num_envs = config.actor.num_envs
     env_state, timestep = jax.vmap(env.reset)(jax.random.split(key, num_envs))
@@ -56,20 +49,6 @@ def init_actor(env: Env, config: Config, key: PRNGKey) -> ActorState:
         episode_step=jnp.zeros((num_envs,), jnp.int32),
         episode_return=jnp.zeros((num_envs,), jnp.float32),
     )
-
-
-def random_legal_action(key: PRNGKey, legal_mask: Array) -> Array:
-    """[B, A] -> [B] uniformly random legal actions."""
-    return jax.random.categorical(key, jnp.where(legal_mask, 0.0, -jnp.inf)).astype(jnp.int32)
-
-
-def _where(condition: Array, a: Any, b: Any) -> Any:
-    """Per-environment select between two batched pytrees."""
-
-    def pick(x, y):
-        return jnp.where(condition.reshape(condition.shape + (1,) * (x.ndim - 1)), x, y)
-
-    return jax.tree.map(pick, a, b)
 
 
 def choose_action(
@@ -103,13 +82,13 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
     actions as in `choose_action`."""
     ac = config.actor
     two_player = env.spec.two_player
+    search_from = make_history_search(search, config, env.spec)
 
     def one_step(carry, key):
         params, state = carry
         k_search, k_sample, k_random, k_step, k_reset = jax.random.split(key, 5)
         ts = state.timestep
-        observation = stack(state.history, env.spec.num_actions, config.history.action_planes)
-        out = search(params, observation, ts.legal_mask, k_search)
+        _, out = search_from(params, state.history, ts.legal_mask, k_search)
         action = choose_action(config, out, ts.legal_mask, state.episode_step, k_sample, k_random)
 
         num_envs = action.shape[0]
@@ -136,9 +115,9 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
             length_sum=jnp.sum(jnp.where(done, state.episode_step + 1, 0)).astype(jnp.float32),
         )
         reset_state, reset_ts = jax.vmap(env.reset)(jax.random.split(k_reset, num_envs))
-        timestep = _where(done, reset_ts, next_ts)
+        timestep = select_rows(done, reset_ts, next_ts)
         state = ActorState(
-            env_state=_where(done, reset_state, env_state),
+            env_state=select_rows(done, reset_state, env_state),
             timestep=timestep,
             history=push(state.history, timestep.observation, action, done),
             episode_step=jnp.where(done, 0, state.episode_step + 1),

@@ -23,28 +23,27 @@ import numpy as np
 import envs
 from envs.core import TimeStep
 from muzero.acting.device_actor import ActStats, choose_action
+from muzero.acting.histories import make_history_search
 from muzero.config import Config
 from muzero.replay.buffer import ReplayState, Trajectory
-from muzero.replay.history import NO_ACTION, History, init_history, push, stack
-from muzero.search.policy import SearchFn, SearchOutput, greedy_action
+from muzero.replay.history import NO_ACTION, History, init_history, push
+from muzero.search.policy import SearchFn, SearchOutput
 from muzero.types import Array, EnvSpec, Params, PRNGKey
 
 PolicyStep = Callable[..., tuple[History, Array, SearchOutput]]
 
 
-def make_policy_step(search: SearchFn, config: Config, spec: EnvSpec, greedy: bool = False):
+def make_policy_step(search: SearchFn, config: Config, spec: EnvSpec):
     """Returns step(params, history, frame, prev_action, episode_start, legal_mask,
-    episode_step, key) -> (history, action, search output), for the caller to jit."""
+    episode_step, key) -> (history, action, search output), for the caller to jit; actions as
+    in `choose_action`."""
+    search_from = make_history_search(search, config, spec)
 
     def step(params, history, frame, prev_action, episode_start, legal_mask, episode_step, key):
         k_search, k_sample, k_random = jax.random.split(key, 3)
         history = push(history, frame, prev_action, episode_start)
-        observation = stack(history, spec.num_actions, config.history.action_planes)
-        out = search(params, observation, legal_mask, k_search)
-        if greedy:
-            action = greedy_action(out, legal_mask)
-        else:
-            action = choose_action(config, out, legal_mask, episode_step, k_sample, k_random)
+        _, out = search_from(params, history, legal_mask, k_search)
+        action = choose_action(config, out, legal_mask, episode_step, k_sample, k_random)
         return history, action, out
 
     return step
@@ -205,39 +204,3 @@ def mark_interrupted(replay: ReplayState) -> ReplayState:
     written = replay.steps_written > 0
     truncated = replay.truncated.at[:, last].set(replay.truncated[:, last] | written)
     return replay.replace(truncated=truncated & ~replay.terminated)
-
-
-def evaluate_host(
-    config: Config,
-    spec: EnvSpec,
-    step_fn,
-    params: Params,
-    num_episodes: int,
-    seed: int,
-    frames: list | None = None,
-) -> np.ndarray:
-    """Greedy returns of `num_episodes` host episodes (the first episode of each environment),
-    each starting with up to `env.noop_max` no-ops and cut at `env.max_episode_steps`.
-
-    With a `frames` list, the observations of the first episode are appended to it (a video).
-    """
-    env = envs.make_host(config.env, num_episodes, seed)
-    group = _Group(env, config, spec)
-    returns = np.zeros(num_episodes)
-    running = np.ones(num_episodes, bool)
-    key = jax.random.key(seed)
-    try:
-        while running.any():
-            if frames is not None and running[0]:
-                frames.append(np.asarray(group.timestep.observation[0]))
-            key, k = jax.random.split(key)
-            action = np.asarray(_step_group(step_fn, params, group, k)[0])
-            ts = env.step(action)
-            returns += np.where(running, ts.reward, 0.0)
-            running &= ~(ts.terminated | ts.truncated)
-            group.prev_action = action
-            group.episode_start = ts.terminated | ts.truncated
-            group.timestep = ts
-    finally:
-        env.close()
-    return returns

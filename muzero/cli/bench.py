@@ -37,9 +37,11 @@ from rich.table import Table
 from configs import PRESETS, get_preset
 from envs import is_host_env
 from envs import spec as envs_spec
+from muzero.acting.histories import network_input
 from muzero.acting.host_actor import HostActor
+from muzero.cli.common import OneLineParser, fail
 from muzero.replay import buffer as replay_lib
-from muzero.replay.history import network_spec, stack
+from muzero.replay.history import network_spec
 from muzero.runtime import memory
 from muzero.runtime.components import build, init_state
 from muzero.runtime.training import run
@@ -81,7 +83,7 @@ def bench_acting(preset: str, repeats: int) -> dict:
     act_seconds = _time_calls(lambda: c.act(params, actor, key), repeats)
 
     search = make_search_fn(c.model, config, network_spec(c.spec, config))
-    observation = stack(actor.history, c.spec.num_actions, config.history.action_planes)
+    observation = network_input(actor.history, config, c.spec)
     legal = actor.timestep.legal_mask
 
     @jax.jit
@@ -260,7 +262,7 @@ def results_table(results: list[dict]) -> Table:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
@@ -299,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for name in args.presets:
         if name not in PRESETS:
-            parser.error(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+            fail(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
 
     console = Console(width=max(Console().width, 130))  # a full table in logs and CI
     results = []

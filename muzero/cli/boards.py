@@ -70,18 +70,23 @@ def _ttt_draw(state: Any, last: int | None) -> RenderableType:
     return Group(*lines)
 
 
-def _ttt_parse(text: str) -> int:
-    text = text.strip()
-    if not (text.isdigit() and 1 <= int(text) <= 9):
-        raise ValueError(f"{text!r} is not a cell: type a cell number 1-9")
-    return int(text) - 1
+def _numbered(count: int, noun: str, expected: str) -> Callable[[str], int]:
+    """`parse` of moves typed as numbers 1..count (action = number - 1): cells, columns."""
+
+    def parse(text: str) -> int:
+        text = text.strip()
+        if not (text.isdigit() and 1 <= int(text) <= count):
+            raise ValueError(f"{text!r} is not a {noun}: type {expected}")
+        return int(text) - 1
+
+    return parse
 
 
 TIC_TAC_TOE = BoardView(
     pieces=("X", "O"),
     expected="a cell number 1-9",
     draw=_ttt_draw,
-    parse=_ttt_parse,
+    parse=_numbered(9, "cell", "a cell number 1-9"),
     name_move=lambda action: str(action + 1),
     why_illegal=lambda state, action: f"cell {action + 1} is taken; pick an empty cell",
 )
@@ -111,18 +116,11 @@ def _c4_draw(state: Any, last: int | None) -> RenderableType:
     return Group(*lines)
 
 
-def _c4_parse(text: str) -> int:
-    text = text.strip()
-    if not (text.isdigit() and 1 <= int(text) <= 7):
-        raise ValueError(f"{text!r} is not a column: type a column 1-7")
-    return int(text) - 1
-
-
 CONNECT_FOUR = BoardView(
     pieces=("● red", "○ yellow"),
     expected="a column 1-7",
     draw=_c4_draw,
-    parse=_c4_parse,
+    parse=_numbered(7, "column", "a column 1-7"),
     name_move=lambda action: str(action + 1),
     why_illegal=lambda state, action: f"column {action + 1} is full; pick another column",
 )

@@ -1,13 +1,18 @@
-"""Command-line plumbing shared by the entry points: tyro overrides with one-line errors."""
+"""Command-line plumbing shared by the entry points: one-line errors, argparse and tyro
+overrides, result tables."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import csv
 import dataclasses
 import difflib
 import io
+import pathlib
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 import tyro
@@ -16,9 +21,42 @@ from muzero.config import Config
 
 
 def fail(message: str) -> NoReturn:
-    """Print a one-line error naming the problem and exit with status 2."""
+    """Print a one-line error naming the problem and exit with status 2: every entry point's
+    (and experiment's) way of refusing its input."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are `fail`'s one line (not a usage block and `prog: error:`)."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(message)
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """RUN_DIR and --step: the run, and which of its checkpoints or snapshots to load."""
+    parser.add_argument(
+        "run_dir", help="a run directory (runs/<preset>/<time>) or one of its checkpoint folders"
+    )
+    parser.add_argument(
+        "--step",
+        type=int,
+        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
+        "checkpoint)",
+    )
+
+
+def check_range(
+    args: argparse.Namespace, names: Iterable[str], low: int, high: int | None = None
+) -> None:
+    """Exit with one line unless every named option of `args` (None: not given) lies in
+    low..high (no upper bound without `high`)."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and (value < low or (high is not None and value > high)):
+            bound = f">= {low}" if high is None else f"in {low}..{high}"
+            fail(f"--{name.replace('_', '-')} must be {bound}, not {value}")
 
 
 def config_flags(cls: type = Config, prefix: str = "") -> list[str]:
@@ -107,3 +145,11 @@ def pop_option(args: list[str], name: str) -> tuple[str | None, list[str]]:
         else:
             rest.append(arg)
     return value, rest
+
+
+def write_csv(path: str | pathlib.Path, rows: list[dict[str, Any]]) -> None:
+    """`rows` (dicts with the first one's keys) as a CSV table with a header line."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -17,7 +17,6 @@ Outputs go to `<run dir>/diagnose/diagnose-<step>.{csv,png,json}` and a table is
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import pathlib
 import sys
@@ -25,6 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from muzero.cli.common import (
+    OneLineParser,
+    add_checkpoint_arguments,
+    check_range,
+    fail,
+    write_csv,
+)
 from muzero.config import Config
 from muzero.evaluation.diagnostics import diagnose_model
 from muzero.evaluation.model_errors import METRICS
@@ -199,7 +205,7 @@ def _board_game_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.diagnose",
         description=(
             "Roll a run's learned model K steps from the positions of fresh greedy episodes "
@@ -210,13 +216,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
             "block. JAX environments only."
         ),
     )
-    parser.add_argument("run_dir", help="a run directory (or one of its checkpoint folders)")
-    parser.add_argument(
-        "--step",
-        type=int,
-        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
-        "checkpoint)",
-    )
+    add_checkpoint_arguments(parser)
     parser.add_argument(
         "--episodes", type=int, default=16, help="greedy episodes played (default 16)"
     )
@@ -240,16 +240,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     _board_game_arguments(parser)
     args = parser.parse_args(argv)
-    for name in ("tactics_positions", "lookahead_positions"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            flag = "--" + name.replace("_", "-")
-            parser.exit(2, f"error: {flag} must be at least 0, got {value}\n")
-    for name in ("episodes", "unroll", "num_simulations", "max_steps", "tactics_games"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            flag = "--" + name.replace("_", "-")
-            parser.exit(2, f"error: {flag} must be at least 1, got {value}\n")
+    check_range(args, ("tactics_positions", "lookahead_positions"), 0)
+    check_range(args, ("episodes", "unroll", "num_simulations", "max_steps", "tactics_games"), 1)
     return args
 
 
@@ -309,17 +301,13 @@ def write_reports(
     stem: pathlib.Path, rows: list[dict], summary: dict, title: str, tactics: dict | None
 ) -> None:
     """The per-step error table as CSV, its figure as PNG and the whole summary as JSON."""
-    with open(f"{stem}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(f"{stem}.csv", rows)
     plot(rows, title, pathlib.Path(f"{stem}.png"), tactics)
     pathlib.Path(f"{stem}.json").write_text(json.dumps(summary, indent=2))
 
 
 def main(argv: list[str] | None = None) -> None:
     import envs
-    from muzero.cli.common import fail
     from muzero.runtime import checkpointing
 
     args = _parse(list(sys.argv[1:] if argv is None else argv))

@@ -11,7 +11,6 @@ win (as in the AlphaZero and MuZero papers' Elo figures).
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import datetime
 import json
@@ -19,7 +18,7 @@ import pathlib
 import sys
 from typing import Any
 
-from muzero.cli.common import fail
+from muzero.cli.common import OneLineParser, check_range, fail, write_csv
 from muzero.evaluation.elo import (
     Game,
     MatchResult,
@@ -35,7 +34,7 @@ from muzero.evaluation.elo import (
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.elo",
         description="Rate a two-player run's checkpoints and snapshots against each other and "
         "fixed opponents; writes RUN_DIR/eval/elo-*.csv/.json/.png.",
@@ -149,10 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     from muzero.runtime.runs import load_run_config
 
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    for name in ("games", "max_checkpoints", "num_simulations"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            fail(f"--{name.replace('_', '-')} must be >= 1, not {value}")
+    check_range(args, ("games", "max_checkpoints", "num_simulations"), 1)
     try:
         run_dir, _ = checkpointing.resolve(pathlib.Path(args.run_dir))
         config = load_run_config(run_dir)
@@ -202,13 +198,6 @@ def write_tables(
     write_csv(base.with_suffix(".csv"), table)
     write_csv(base.parent / (base.name + "-matches.csv"), [match_row(r) for r in results])
     write_csv(base.parent / (base.name + "-games.csv"), game_rows(games))
-
-
-def write_csv(path: pathlib.Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def print_ratings(table: list[dict[str, Any]]) -> None:

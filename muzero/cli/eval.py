@@ -15,7 +15,6 @@ action, no root noise) and writes `eval/eval-<step>-<time>.json` and `.csv` into
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import datetime
 import json
@@ -25,21 +24,21 @@ from typing import Any
 
 import numpy as np
 
-from muzero.cli.common import fail
+from muzero.cli.common import (
+    OneLineParser,
+    add_checkpoint_arguments,
+    check_range,
+    fail,
+    write_csv,
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.eval",
         description="Evaluate a trained run with search; results go to RUN_DIR/eval/.",
     )
-    parser.add_argument("run_dir", help="a run directory (runs/<preset>/<time>) or a checkpoint")
-    parser.add_argument(
-        "--step",
-        type=int,
-        help="iteration of the checkpoint or parameter snapshot to load (default: the latest "
-        "checkpoint)",
-    )
+    add_checkpoint_arguments(parser)
     parser.add_argument(
         "--games",
         type=int,
@@ -238,10 +237,7 @@ def write_results(run_dir: pathlib.Path, results: dict[str, Any]) -> list[pathli
             | ({"human_normalized": normalized[i]} if normalized else {})
             for i, r in enumerate(results["returns"])
         ]
-    with written[1].open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(written[1], rows)
     return written
 
 
@@ -313,10 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     from muzero.runtime import checkpointing
 
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    for name in ("games", "num_simulations"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            fail(f"--{name.replace('_', '-')} must be >= 1, not {value}")
+    check_range(args, ("games", "num_simulations"), 1)
     try:
         run_dir, step, config = prepare(args)
         mistakes = mistake_positions(args.mistake_positions, config.env.id)

@@ -14,8 +14,6 @@ for reference. Results go to `RUN_DIR/eval/gnugo-L<level>-<time>.json` and `.csv
 
 from __future__ import annotations
 
-import argparse
-import csv
 import datetime
 import json
 import pathlib
@@ -23,17 +21,16 @@ import shutil
 import subprocess
 from typing import Any
 
+from muzero.cli.common import fail, write_csv
 from muzero.cli.gtp import GtpEngine, GtpError, agent_arguments, engine_from_args
 from muzero.evaluation.go import PGX_KOMI, format_score
-from muzero.evaluation.matches import wilson_interval
+from muzero.evaluation.matches import summarize_outcomes
 
 OTHER = {"black": "white", "white": "black"}
 
 
 def find_gnugo(binary: str = "gnugo") -> str:
     """The GNU Go executable's path; a missing one exits with a one-line error."""
-    from muzero.cli.common import fail
-
     path = shutil.which(binary) or shutil.which(binary, path="/usr/games")
     if path is None:
         fail(
@@ -152,20 +149,13 @@ def play_game(
 
 
 def summarise(games: list[dict[str, Any]]) -> dict[str, Any]:
-    """Wins and losses per MuZero colour and overall, with 95% Wilson intervals."""
-    summary = {}
-    for name in ("black", "white", "all"):
-        rows = [g for g in games if name in ("all", g["muzero_colour"])]
-        wins = sum(g["result"] == "win" for g in rows)
-        low, high = wilson_interval(wins, len(rows))
-        summary[name] = {
-            "games": len(rows),
-            "wins": wins,
-            "losses": len(rows) - wins,
-            "win_rate": wins / len(rows) if rows else 0.0,
-            "win_rate_ci95": [low, high],
-        }
-    return summary
+    """Results per MuZero colour and overall (`summarize_outcomes`: wins, losses, rates with
+    95% Wilson intervals); komi 7.5 leaves no draws."""
+    outcomes = {name: [] for name in ("black", "white", "all")}
+    for g in games:
+        for name in (g["muzero_colour"], "all"):
+            outcomes[name].append(1 if g["result"] == "win" else -1)
+    return {name: summarize_outcomes(o) for name, o in outcomes.items()}
 
 
 def write_results(
@@ -178,11 +168,7 @@ def write_results(
     stem = folder / f"gnugo-L{level}-{stamp}"
     json_path, csv_path = stem.with_suffix(".json"), stem.with_suffix(".csv")
     json_path.write_text(json.dumps(record, indent=2))
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["game", *record["games"][0]])
-        writer.writeheader()
-        for index, game in enumerate(record["games"]):
-            writer.writerow({"game": index, **game})
+    write_csv(csv_path, [{"game": index, **game} for index, game in enumerate(record["games"])])
     return json_path, csv_path
 
 
@@ -235,15 +221,14 @@ def run_match(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from muzero.cli.common import fail
+    from muzero.cli.common import OneLineParser, check_range
     from muzero.runtime.checkpointing import resolve
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.gnugo",
         description="Play a trained Go run against GNU Go through GTP, colours alternating; "
         "games are scored by pgx (area scoring, komi 7.5). Results in RUN_DIR/eval/.",
     )
-    parser.error = fail  # one-line errors, like the other entry points
     agent_arguments(parser)
     parser.add_argument("--games", type=int, default=10, help="games, colours alternating")
     parser.add_argument("--level", type=int, default=1, help="GNU Go level, 0-10")
@@ -255,13 +240,9 @@ def main(argv: list[str] | None = None) -> None:
         help="stop and count after this many moves (default: pgx's 2 N^2 plies)",
     )
     args = parser.parse_args(argv)
-    for flag, value, low, high in [
-        ("--games", args.games, 1, None),
-        ("--level", args.level, 0, 10),
-        ("--max-moves", args.max_moves, 0, None),
-    ]:
-        if value < low or (high is not None and value > high):
-            fail(f"{flag} must be {f'in {low}..{high}' if high else f'>= {low}'}, not {value}")
+    check_range(args, ("games",), 1)
+    check_range(args, ("level",), 0, 10)
+    check_range(args, ("max_moves",), 0)
     find_gnugo(args.gnugo)  # a missing binary stops before anything loads
     engine = engine_from_args(args)
     run_dir = resolve(args.run_dir)[0]  # RUN_DIR may name one checkpoint of the run

@@ -241,11 +241,10 @@ def agent_arguments(parser: argparse.ArgumentParser) -> None:
 
 def engine_from_args(args: argparse.Namespace) -> GtpEngine:
     """The engine of the agent `agent_arguments` chose; bad input exits with one line."""
-    from muzero.cli.common import fail
+    from muzero.cli.common import check_range, fail
     from muzero.runtime.checkpointing import CheckpointError
 
-    if args.num_simulations < 0:
-        fail(f"--num-simulations must be >= 0, not {args.num_simulations}")
+    check_range(args, ("num_simulations",), 0)
     try:
         agent = load_go_agent(args.run_dir, args.num_simulations, args.seed)
     except (CheckpointError, ValueError) as error:
@@ -254,15 +253,14 @@ def engine_from_args(args: argparse.Namespace) -> GtpEngine:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from muzero.cli.common import fail
+    from muzero.cli.common import OneLineParser
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.gtp",
         description="Serve a trained Go run over GTP on stdin/stdout (Sabaki, GoGui). Rules and "
         "scoring are pgx's (area scoring, komi 7.5, positional superko). For a match against "
         "GNU Go: python -m muzero.cli.gnugo.",
     )
-    parser.error = fail  # one-line errors, like the other entry points
     agent_arguments(parser)
     engine_from_args(parser.parse_args(argv)).serve(sys.stdin, sys.stdout)
 

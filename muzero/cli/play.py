@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from muzero.cli.boards import BoardView, board_view, has_board
-from muzero.cli.common import fail
+from muzero.cli.common import OneLineParser, check_range, fail
 
 QUIT_WORDS = ("q", "quit", "exit")
 Seat = Literal["first", "second"]
@@ -198,13 +198,8 @@ def newest_run(runs_dir: pathlib.Path, preset: str) -> pathlib.Path | None:
     return None
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, like every other entry point
-        fail(message)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m muzero.cli.play",
         description="Play a trained MuZero agent at a board game in the terminal.",
     )
@@ -249,8 +244,7 @@ def load_agent(args: argparse.Namespace) -> tuple[Any, str, pathlib.Path, int]:
         fail(f"unknown preset {preset!r}; board presets: {', '.join(board_presets())}")
     if preset is not None and not has_board(get_preset(preset).env.id):
         fail(f"{preset} is not a board game; play one of: {', '.join(board_presets())}")
-    if args.num_simulations is not None and args.num_simulations < 1:
-        fail(f"--num-simulations must be at least 1, got {args.num_simulations}")
+    check_range(args, ("num_simulations",), 1)
     run = args.run
     if run is None:
         preset = preset or "tictactoe"

@@ -59,14 +59,20 @@ def tally(games: list[Game]) -> list[MatchResult]:
     """One MatchResult per ordered pairing (in order of first appearance), each distinct game
     counted once: deterministic players replay the same game, and N replays of one game are
     one observation, not N (counting them would shrink the Elo intervals for nothing)."""
+    from muzero.evaluation.matches import win_draw_loss
     from muzero.evaluation.openings import first_occurrences
 
     keep = first_occurrences([(g.first, g.second, g.moves) for g in games])
-    counts: dict[tuple[str, str], list[int]] = {}
+    outcomes: dict[tuple[str, str], list[int]] = {}  # each pairing's distinct games
+    replays: dict[tuple[str, str], int] = {}
     for game, counted in zip(games, keep, strict=True):
-        tallies = counts.setdefault((game.first, game.second), [0, 0, 0, 0])
-        tallies[(1 - game.outcome) if counted else 3] += 1  # wins, draws, losses, duplicates
-    return [MatchResult(first, second, *c) for (first, second), c in counts.items()]
+        pairing = (game.first, game.second)
+        outcomes.setdefault(pairing, []).extend([game.outcome] if counted else [])
+        replays[pairing] = replays.get(pairing, 0) + int(not counted)
+    return [
+        MatchResult(*pairing, *win_draw_loss(o), duplicates=replays[pairing])
+        for pairing, o in outcomes.items()
+    ]
 
 
 def match_row(result: MatchResult) -> dict[str, Any]:
@@ -145,19 +151,28 @@ def default_anchors(env_id: str) -> list[str]:
     )
 
 
-def player_records(results: list[MatchResult]) -> dict[str, dict[str, int]]:
-    """Each player's wins, draws and losses (from its side) over its distinct games, and the
-    games it played, replays included."""
-    records: dict[str, dict[str, int]] = {}
+def player_record(
+    results: list[MatchResult], player: str, opponent: str | None = None
+) -> dict[str, int]:
+    """`player`'s wins, draws and losses (from its side) over its distinct games in `results`
+    (against `opponent` only, if given), those games' count and the games played, replays
+    included."""
+    record = dict.fromkeys(("wins", "draws", "losses", "distinct", "played"), 0)
     for r in results:
-        for name, wins, losses in ((r.first, r.wins, r.losses), (r.second, r.losses, r.wins)):
-            record = records.setdefault(
-                name, {"wins": 0, "draws": 0, "losses": 0, "distinct": 0, "played": 0}
-            )
-            for key, count in (("wins", wins), ("draws", r.draws), ("losses", losses),
-                               ("distinct", r.distinct), ("played", r.played)):  # fmt: skip
-                record[key] += count
-    return records
+        seats = (r.first, r.second)
+        if player not in seats or (opponent is not None and opponent not in seats):
+            continue
+        wins, losses = (r.wins, r.losses) if r.first == player else (r.losses, r.wins)
+        for key, count in (("wins", wins), ("draws", r.draws), ("losses", losses),
+                           ("distinct", r.distinct), ("played", r.played)):  # fmt: skip
+            record[key] += count
+    return record
+
+
+def player_records(results: list[MatchResult]) -> dict[str, dict[str, int]]:
+    """Every player's `player_record` over all its games."""
+    players = dict.fromkeys(name for r in results for name in (r.first, r.second))
+    return {name: player_record(results, name) for name in players}
 
 
 def rating_rows(

@@ -1,7 +1,7 @@
 """Greedy evaluation: the agent plays its most visited action, with no root noise.
 
-Single-player environments run a batch of episodes to their end inside one jitted
-`lax.while_loop`. Two-player games alternate the agent's batched search with a fixed opponent
+Single-player environments play a batch of greedy episodes (`muzero.evaluation.episodes`).
+Two-player games alternate the agent's batched search with a fixed opponent
 from `muzero.evaluation.opponents` on the host, one ply at a time, for each seat, starting from
 distinct openings (`muzero.evaluation.openings`): deterministic players would otherwise replay one
 game.
@@ -18,12 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from envs.core import Env
-from muzero.config import Config
+from muzero.evaluation.episodes import evaluate_host
 from muzero.evaluation.openings import first_occurrences, match_openings
 from muzero.evaluation.players import Player
-from muzero.replay.history import push, stack
 from muzero.search.policy import SearchFn, greedy_action
-from muzero.types import Params, PRNGKey
+from muzero.types import Params
 
 
 def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -35,42 +34,6 @@ def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[flo
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def make_single_player_eval(
-    env: Env, search: SearchFn, num_episodes: int, config: Config, max_steps: int = 100_000
-):
-    """Returns eval(params, key) -> returns [N] of N greedy episodes, for the caller to jit."""
-    from muzero.acting.device_actor import start_history
-
-    planes = config.history.action_planes
-
-    def evaluate(params: Params, key: PRNGKey):
-        k_reset, key = jax.random.split(key)
-        state, ts = jax.vmap(env.reset)(jax.random.split(k_reset, num_episodes))
-        history = start_history(env.spec, config, ts.observation)
-
-        def cond(carry):
-            running, step = carry[4], carry[6]
-            return jnp.any(running) & (step < max_steps)
-
-        def body(carry):
-            state, ts, history, key, running, returns, step = carry
-            key, k_search, k_step = jax.random.split(key, 3)
-            observation = stack(history, env.spec.num_actions, planes)
-            out = search(params, observation, ts.legal_mask, k_search)
-            action = greedy_action(out, ts.legal_mask)
-            state, ts = jax.vmap(env.step)(state, action, jax.random.split(k_step, num_episodes))
-            history = push(history, ts.observation, action, jnp.zeros(num_episodes, bool))
-            returns = returns + jnp.where(running, ts.reward, 0.0)
-            running = running & ~(ts.terminated | ts.truncated)
-            return state, ts, history, key, running, returns, step + 1
-
-        running = jnp.ones(num_episodes, bool)
-        init = (state, ts, history, key, running, jnp.zeros(num_episodes), 0)
-        return jax.lax.while_loop(cond, body, init)[5]
-
-    return evaluate
 
 
 def search_player(search_jit, params: Params) -> Player:
@@ -147,22 +110,30 @@ def play_match(env: Env, first: Player, second: Player, num_games: int, seed: in
     return play_games(env, first, second, no_opening, seed).outcomes
 
 
+def win_draw_loss(outcomes: np.ndarray) -> tuple[int, int, int]:
+    """(wins, draws, losses): the counts of +1, 0 and -1 among outcomes [N]."""
+    outcomes = np.asarray(outcomes)
+    wins, draws, losses = (int(np.sum(outcomes == v)) for v in (1, 0, -1))
+    return wins, draws, losses
+
+
 def summarize_outcomes(outcomes: np.ndarray, moves: list | None = None) -> dict[str, Any]:
     """Win/draw/loss counts and rates of [N] outcomes (+1/0/-1), with 95% Wilson intervals.
 
     With the games' `moves`, a replayed game (same moves) counts once: counts, rates and
     intervals are over the distinct games, so N replays of one game are not N samples.
-    "games" is the number played, "distinct" the number counted.
+    "games" is the number played, "distinct" the number counted; rates of no games are 0.
     """
+    outcomes = np.asarray(outcomes)
     keep = np.ones(outcomes.size, bool) if moves is None else first_occurrences(moves)
     distinct = int(keep.sum())
-    wins, draws, losses = (int(np.sum(outcomes[keep] == v)) for v in (1, 0, -1))
+    wins, draws, losses = win_draw_loss(outcomes[keep])
     summary: dict[str, Any] = {"games": int(outcomes.size), "distinct": distinct,
                                "wins": wins, "draws": draws, "losses": losses}  # fmt: skip
     for name, count in (("win", wins), ("draw", draws), ("loss", losses)):
-        summary[f"{name}_rate"] = count / distinct
+        summary[f"{name}_rate"] = count / distinct if distinct else 0.0
         summary[f"{name}_rate_ci95"] = list(wilson_interval(count, distinct))
-    summary["score"] = (wins + 0.5 * draws) / distinct
+    summary["score"] = (wins + 0.5 * draws) / distinct if distinct else 0.0
     return summary
 
 
@@ -221,8 +192,6 @@ def evaluate(c, params: Params, seed: int, frames: list | None = None) -> dict[s
     """Greedy evaluation of a run's `components.Components` with its eval config: flat
     `eval/...` metrics for the log and the detailed results. A `frames` list receives the
     first episode's observations (host environments)."""
-    from muzero.acting.host_actor import evaluate_host
-
     cfg = c.config
     if c.spec.two_player:
         details = evaluate_two_player(
@@ -232,7 +201,9 @@ def evaluate(c, params: Params, seed: int, frames: list | None = None) -> dict[s
         flat.update({f"eval/{k}/loss_rate": v["loss_rate"] for k, v in details.items()})
         return {"metrics": flat, "details": details}
     if c.host:
-        returns = evaluate_host(cfg, c.spec, c.eval_step, params, cfg.eval.num_games, seed, frames)
+        returns = evaluate_host(
+            cfg, c.eval_search, params, num_episodes=cfg.eval.num_games, seed=seed, frames=frames
+        )
     else:
         returns = np.asarray(c.eval_episodes(params, jax.random.key(seed)))
     details = return_statistics(cfg.env.id, returns)

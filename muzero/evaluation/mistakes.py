@@ -25,12 +25,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from envs.core import Env
+from envs.core import Env, select_rows
 from muzero.evaluation.matches import wilson_interval
 from muzero.evaluation.opponents import (
     Player,
     best_move,
     connect_four_move_scores,
+    random_legal_move,
     tictactoe_move_values,
 )
 
@@ -110,7 +111,7 @@ def make_positions(env_id: str, num_positions: int | None = None, seed: int = 0)
                 if rng.random() < skill[g]:
                     moves[g, ply] = best_move(scores, legal[g], rng)
                 else:
-                    moves[g, ply] = rng.choice(np.flatnonzero(legal[g]))
+                    moves[g, ply] = random_legal_move(legal[g], rng)
             actions = jnp.asarray(np.maximum(moves[:, ply], 0))  # ended games: ignored
             state, ts = step(state, actions, jax.random.split(k_step, _GAMES_PER_ROUND))
             running &= ~np.asarray(ts.terminated | ts.truncated)
@@ -148,10 +149,8 @@ def _make_replay(reset, step):
         def one_ply(carry, actions):
             played = jax.vmap(step)(carry[0], jnp.maximum(actions, 0), keys)
 
-            def choose(new, old):  # rows whose moves have run out stay where they are
-                return jnp.where((actions >= 0).reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
-
-            return jax.tree.map(choose, played, carry), None
+            # Rows whose moves have run out stay where they are.
+            return select_rows(actions >= 0, played, carry), None
 
         return jax.lax.scan(one_ply, start, moves.T)[0]
 

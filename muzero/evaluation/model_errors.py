@@ -43,13 +43,13 @@ from flax import struct
 
 from envs.core import Env
 from muzero.config import Config
+from muzero.evaluation.episodes import GreedyStep, batched, make_greedy_episodes
 from muzero.learning.targets import batch_targets
 from muzero.model.networks import Model
 from muzero.model.unroll import unroll
 from muzero.model.value_transforms import Support, logits_to_scalar, make_support
 from muzero.replay.buffer import Window
-from muzero.replay.history import push, stack
-from muzero.search.policy import SearchFn, greedy_action, tree_discount
+from muzero.search.policy import SearchFn, tree_discount
 from muzero.types import Array, EnvSpec, Params, PRNGKey
 
 
@@ -112,65 +112,51 @@ def make_recorder(
 ) -> Callable[[Params, PRNGKey], Record]:
     """Returns record(params, key) -> Record [E, T=max_steps], for the caller to jit.
 
-    The loop is `muzero.evaluation.matches.make_single_player_eval`'s, with the same keys, so a
-    single-player run's recorded returns are its evaluation's returns; in two-player games the
-    greedy search plays both sides.
+    The episodes are the greedy episode loop's (`muzero.evaluation.episodes`), as the
+    evaluation plays them with the same keys, so a single-player run's recorded returns are
+    its evaluation's returns; in two-player games the greedy search plays both sides.
     """
-    from muzero.acting.device_actor import start_history
-
     spec = env.spec
-    planes = config.history.action_planes
 
-    def record(params: Params, key: PRNGKey) -> Record:
-        k_reset, key = jax.random.split(key)
-        state, ts = jax.vmap(env.reset)(jax.random.split(k_reset, num_episodes))
-        history = start_history(spec, config, ts.observation)
-        observation = stack(history, spec.num_actions, planes)
-
-        def blank(shape, dtype):  # time-major buffers [T, E, ...], written one step at a time
+    def blank(observation: Array) -> Record:  # time-major [T, E, ...], one step at a time
+        def zeros(shape, dtype):
             return jnp.zeros((max_steps, num_episodes, *shape), dtype)
 
-        buffers = Record(
-            observation=blank(observation.shape[1:], observation.dtype),
-            action=blank((), jnp.int32),
-            reward=blank((), jnp.float32),
-            terminated=blank((), bool),
-            truncated=blank((), bool),
-            root_value=blank((), jnp.float32),
-            policy=blank((spec.num_actions,), jnp.float32),
-            valid=blank((), bool),
+        return Record(
+            observation=zeros(observation.shape[1:], observation.dtype),
+            action=zeros((), jnp.int32),
+            reward=zeros((), jnp.float32),
+            terminated=zeros((), bool),
+            truncated=zeros((), bool),
+            root_value=zeros((), jnp.float32),
+            policy=zeros((spec.num_actions,), jnp.float32),
+            valid=zeros((), bool),
         )
 
-        def cond(carry):
-            running, step = carry[4], carry[5]
-            return jnp.any(running) & (step < max_steps)
+    def write(buffers: Record, step: Array, s: GreedyStep) -> Record:
+        row = Record(
+            observation=s.observation,
+            action=s.action,
+            reward=s.timestep.reward.astype(jnp.float32),
+            terminated=s.timestep.terminated,
+            truncated=s.timestep.truncated,
+            root_value=s.out.root_value,
+            policy=s.out.policy_target,
+            valid=s.running,
+        )
+        return jax.tree.map(lambda b, x: b.at[step].set(x), buffers, row)
 
-        def body(carry):
-            state, ts, history, key, running, step, buffers = carry
-            key, k_search, k_step = jax.random.split(key, 3)
-            observation = stack(history, spec.num_actions, planes)
-            out = search(params, observation, ts.legal_mask, k_search)
-            action = greedy_action(out, ts.legal_mask)
-            state, ts = jax.vmap(env.step)(state, action, jax.random.split(k_step, num_episodes))
-            history = push(history, ts.observation, action, jnp.zeros(num_episodes, bool))
-            row = Record(
-                observation=observation,
-                action=action,
-                reward=ts.reward.astype(jnp.float32),
-                terminated=ts.terminated,
-                truncated=ts.truncated,
-                root_value=out.root_value,
-                policy=out.policy_target,
-                valid=running,
-            )
-            buffers = jax.tree.map(lambda b, x: b.at[step].set(x), buffers, row)
-            running = running & ~(ts.terminated | ts.truncated)
-            return state, ts, history, key, running, step + 1, buffers
+    play = make_greedy_episodes(
+        batched(env, num_episodes),
+        search,
+        config,
+        init=blank,
+        accumulate=write,
+        max_steps=max_steps,
+    )
 
-        running = jnp.ones(num_episodes, bool)
-        carry = (state, ts, history, key, running, 0, buffers)
-        carry = jax.lax.while_loop(cond, body, carry)
-        running, buffers = carry[4], carry[6]
+    def record(params: Params, key: PRNGKey) -> Record:
+        buffers, running = play(params, key)
         out = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), buffers)
         # Episodes still running were cut by max_steps: a time limit, so the learner's rule for
         # truncation applies (bootstrap from the last real state's value).

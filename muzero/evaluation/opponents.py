@@ -35,12 +35,17 @@ _MCTS_NAME = re.compile(r"^mcts(-(\d+))?$")
 _LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
 
 
+def random_legal_move(legal_mask: np.ndarray, rng: np.random.Generator) -> int:
+    """A uniformly random legal move of one position (legal_mask [A] bool), on the host."""
+    return int(rng.choice(np.flatnonzero(legal_mask)))
+
+
 def random_opponent(
     observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Uniformly random legal moves."""
     del observations
-    return np.array([rng.choice(np.flatnonzero(m)) for m in np.asarray(legal_masks)])
+    return np.array([random_legal_move(m, rng) for m in np.asarray(legal_masks)])
 
 
 def _wins(marks: int) -> bool:
@@ -80,16 +85,23 @@ def best_move(scores: np.ndarray, legal_mask: np.ndarray, rng: np.random.Generat
     return int(rng.choice(np.flatnonzero(scores == scores.max())))
 
 
-def minimax_tictactoe(
-    observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """A perfect tic-tac-toe player that picks uniformly among its best moves."""
-    return np.array(
-        [
-            best_move(tictactoe_move_values(obs), mask, rng)
-            for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
-        ]
-    )
+def solver_policy(move_scores: Callable[[np.ndarray], np.ndarray]) -> ObservationPolicy:
+    """A perfect player from a solver's `move_scores(observation) -> [A]` (higher is better):
+    in each game a uniformly random one of its best legal moves (`best_move`)."""
+
+    def policy(observations, legal_masks, rng: np.random.Generator) -> np.ndarray:
+        return np.array(
+            [
+                best_move(move_scores(obs), mask, rng)
+                for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
+            ]
+        )
+
+    return policy
+
+
+# A perfect tic-tac-toe player that picks uniformly among its best moves.
+minimax_tictactoe = solver_policy(tictactoe_move_values)
 
 
 @functools.cache
@@ -125,16 +137,8 @@ def connect_four_move_scores(observation: np.ndarray) -> np.ndarray:
     return values
 
 
-def perfect_connect_four(
-    observations: np.ndarray, legal_masks: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """A perfect connect-four player: the fastest win, else a draw, else the slowest loss."""
-    return np.array(
-        [
-            best_move(connect_four_move_scores(obs), mask, rng)
-            for obs, mask in zip(np.asarray(observations), np.asarray(legal_masks), strict=True)
-        ]
-    )
+# A perfect connect-four player: the fastest win, else a draw, else the slowest loss.
+perfect_connect_four = solver_policy(connect_four_move_scores)
 
 
 def observation_player(policy: ObservationPolicy) -> Player:

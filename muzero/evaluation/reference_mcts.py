@@ -21,6 +21,7 @@ import mctx
 import numpy as np
 import pgx
 
+from envs.core import random_legal_action
 from muzero.evaluation.players import Player
 from muzero.model.value_transforms import make_support
 from muzero.types import Array, PRNGKey
@@ -30,6 +31,7 @@ NUM_PLAYOUTS = 16
 
 
 def _masked_logits(legal_mask: Array) -> Array:
+    """Uniform prior logits over the legal moves; finite, as mctx's prior wants."""
     return jnp.where(legal_mask, 0.0, jnp.finfo(jnp.float32).min)
 
 
@@ -47,7 +49,7 @@ def make_playout_value(game: pgx.Env, num_playouts: int = 1):
         def play_one(carry):
             state, key = carry
             key, k_move, k_step = jax.random.split(key, 3)
-            action = jax.random.categorical(k_move, _masked_logits(state.legal_action_mask))
+            action = random_legal_action(k_move, state.legal_action_mask)
             return game.step(state, action, k_step), key
 
         final, _ = jax.lax.while_loop(running, play_one, (state, key))

@@ -127,11 +127,11 @@ def make_random_play(
     G games of uniformly random legal moves, every position classified; the observation is
     the stacked history the network sees (`muzero.replay.history`), built as the actors build it.
     """
-    from muzero.acting.device_actor import random_legal_action, start_history
-    from muzero.replay.history import push, stack
+    from envs.core import random_legal_action
+    from muzero.acting.histories import network_input, start_history
+    from muzero.replay.history import push
 
     spec = env.spec
-    planes = config.history.action_planes
 
     def play(key: PRNGKey):
         k_reset, k_moves = jax.random.split(key)
@@ -141,7 +141,7 @@ def make_random_play(
         def ply(carry, key):
             state, ts, history, running = carry
             k_move, k_step = jax.random.split(key)
-            observation = stack(history, spec.num_actions, planes)
+            observation = network_input(history, config, spec)
             tactics = jax.vmap(lambda s, m: classify(env, s, m))(state, ts.legal_mask)
             action = random_legal_action(k_move, ts.legal_mask)
             state, ts = jax.vmap(env.step)(state, action, jax.random.split(k_step, num_games))

@@ -12,9 +12,8 @@ import numpy as np
 
 import envs
 from muzero.acting.device_actor import ActFn, init_actor, make_act_fn
-from muzero.acting.host_actor import make_policy_step
 from muzero.config import Config
-from muzero.evaluation.matches import make_single_player_eval
+from muzero.evaluation.episodes import make_single_player_eval
 from muzero.evaluation.opponents import check_opponent_name, make_opponent
 from muzero.evaluation.players import Player
 from muzero.learning.learner import (
@@ -47,7 +46,6 @@ class Components:
     eval_search: SearchFn  # jitted greedy search (no root noise), on stacked observations
     # jitted (params, key) -> returns [N] of N greedy episodes (single-player JAX envs), or None
     eval_episodes: Callable[[Params, PRNGKey], jax.Array] | None
-    eval_step: Callable[..., Any] | None  # jitted greedy host policy step (host envs), or None
     opponents: Mapping[str, Player]  # two-player games: eval.opponents, built once
 
     @property
@@ -95,9 +93,6 @@ def build(config: Config) -> Components:
             make_single_player_eval(env, eval_search, config.eval.num_games, config)
         )
         if single_player_eval
-        else None,
-        eval_step=jax.jit(make_policy_step(eval_search, config, spec, greedy=True))
-        if env is None
         else None,
         opponents={name: make_opponent(name, spec.name) for name in config.eval.opponents}
         if spec.two_player

@@ -92,35 +92,33 @@ def make_tree_policy(
     sc = config.search
     simulations = num_simulations or sc.num_simulations
     max_depth = sc.max_depth or None
+    # The two mctx policies take the same arguments but for their own root exploration.
+    if sc.algorithm == "gumbel":
+        search_fn = mctx.gumbel_muzero_policy
+        settings = dict(
+            max_num_considered_actions=sc.max_num_considered_actions,
+            gumbel_scale=0.0 if evaluation else sc.gumbel_scale,
+        )
+    else:
+        search_fn = mctx.muzero_policy
+        settings = dict(
+            pb_c_init=sc.pb_c_init,
+            pb_c_base=sc.pb_c_base,
+            dirichlet_alpha=sc.dirichlet_alpha,
+            dirichlet_fraction=0.0 if evaluation else sc.dirichlet_fraction,
+        )
 
     def policy(params, key: PRNGKey, root, recurrent_fn, legal_mask: Array) -> SearchOutput:
-        invalid = ~legal_mask
-        if sc.algorithm == "gumbel":
-            out = mctx.gumbel_muzero_policy(
-                params,
-                key,
-                root,
-                recurrent_fn,
-                simulations,
-                invalid_actions=invalid,
-                max_depth=max_depth,
-                max_num_considered_actions=sc.max_num_considered_actions,
-                gumbel_scale=0.0 if evaluation else sc.gumbel_scale,
-            )
-        else:
-            out = mctx.muzero_policy(
-                params,
-                key,
-                root,
-                recurrent_fn,
-                simulations,
-                invalid_actions=invalid,
-                max_depth=max_depth,
-                pb_c_init=sc.pb_c_init,
-                pb_c_base=sc.pb_c_base,
-                dirichlet_alpha=sc.dirichlet_alpha,
-                dirichlet_fraction=0.0 if evaluation else sc.dirichlet_fraction,
-            )
+        out = search_fn(
+            params,
+            key,
+            root,
+            recurrent_fn,
+            simulations,
+            invalid_actions=~legal_mask,
+            max_depth=max_depth,
+            **settings,
+        )
         summary = out.search_tree.summary()
         return SearchOutput(
             action=out.action.astype(jnp.int32),

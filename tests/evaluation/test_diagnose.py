@@ -14,7 +14,7 @@ import pytest
 import envs
 from configs import get_preset
 from muzero.cli.diagnose import diagnose, main
-from muzero.evaluation.matches import make_single_player_eval
+from muzero.evaluation.episodes import make_single_player_eval
 from muzero.evaluation.model_errors import Predictions, Record, compare, make_recorder, summarize
 from muzero.evaluation.model_errors import real_outcomes as real_outcomes_eager
 from muzero.model.networks import make_model
