@@ -55,6 +55,7 @@ def choose_action(
     config: Config,
     out: SearchOutput,
     legal_mask: Array,
+    *,
     episode_step: Array,
     k_sample: PRNGKey,
     k_random: PRNGKey,
@@ -89,7 +90,10 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
         k_search, k_sample, k_random, k_step, k_reset = jax.random.split(key, 5)
         ts = state.timestep
         _, out = search_from(params, state.history, ts.legal_mask, k_search)
-        action = choose_action(config, out, ts.legal_mask, state.episode_step, k_sample, k_random)
+        action = choose_action(
+            config, out, ts.legal_mask, episode_step=state.episode_step, k_sample=k_sample,
+            k_random=k_random,
+        )  # fmt: skip
 
         num_envs = action.shape[0]
         env_state, next_ts = jax.vmap(env.step)(

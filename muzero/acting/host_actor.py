@@ -34,16 +34,19 @@ PolicyStep = Callable[..., tuple[History, Array, SearchOutput]]
 
 
 def make_policy_step(search: SearchFn, config: Config, spec: EnvSpec):
-    """Returns step(params, history, frame, prev_action, episode_start, legal_mask,
-    episode_step, key) -> (history, action, search output), for the caller to jit; actions as
-    in `choose_action`."""
+    """Returns step(params, key, *, history, frame, prev_action, episode_start, legal_mask,
+    episode_step) -> (history, action, search output), for the caller to jit; actions as in
+    `choose_action`."""
     search_from = make_history_search(search, config, spec)
 
-    def step(params, history, frame, prev_action, episode_start, legal_mask, episode_step, key):
+    def step(params, key, *, history, frame, prev_action, episode_start, legal_mask, episode_step):
         k_search, k_sample, k_random = jax.random.split(key, 3)
         history = push(history, frame, prev_action, episode_start)
         _, out = search_from(params, history, legal_mask, k_search)
-        action = choose_action(config, out, legal_mask, episode_step, k_sample, k_random)
+        action = choose_action(
+            config, out, legal_mask, episode_step=episode_step, k_sample=k_sample,
+            k_random=k_random,
+        )  # fmt: skip
         return history, action, out
 
     return step
@@ -75,13 +78,13 @@ def _step_group(step_fn, params: Params, group: _Group, key: PRNGKey):
     ts = group.timestep
     group.history, action, out = step_fn(
         params,
-        group.history,
-        ts.observation,
-        group.prev_action,
-        group.episode_start,
-        ts.legal_mask,
-        group.episode_step,
         key,
+        history=group.history,
+        frame=ts.observation,
+        prev_action=group.prev_action,
+        episode_start=group.episode_start,
+        legal_mask=ts.legal_mask,
+        episode_step=group.episode_step,
     )
     return action, out
 

@@ -157,6 +157,7 @@ def test_atari_smoke_checkpoint_plays_raw_gymnasium_frames(atari_smoke_run):
     env.close()
 
 
+@pytest.mark.slow  # resume as tests/runtime covers it, plus the host actor's interrupted episodes
 def test_resumed_atari_run_ends_the_interrupted_episodes(atari_smoke_run):
     """Emulator states are not checkpointed: resuming marks each column's newest record as
     truncated, then plays on with fresh episodes."""

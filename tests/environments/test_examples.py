@@ -118,7 +118,11 @@ def forget_examples(monkeypatch) -> None:
         monkeypatch.delitem(envs._REGISTERED, module.ENV_ID)
 
 
-@pytest.mark.parametrize("preset", ["example_jax", "example_gymnasium"])
+# The JAX example's run takes the device-actor path the smoke run covers (make test-slow); the
+# gymnasium one stays in the default suite for the host path and the registry's load-back.
+@pytest.mark.parametrize(
+    "preset", [pytest.param("example_jax", marks=pytest.mark.slow), "example_gymnasium"]
+)
 def test_example_trains_checkpoints_and_loads_back(preset, tmp_path, monkeypatch):
     """`make train ENV=<preset>` in miniature; then `muzero.Agent.load` where nothing has
     registered the environment: loading the run must, through its preset. The final

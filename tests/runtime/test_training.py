@@ -91,6 +91,7 @@ def test_agent_plays_from_raw_pgx_observations(smoke_run):
         agent.act(np.zeros((4,)))
 
 
+@pytest.mark.slow  # the loop the smoke run covers, with units tested in search/ and model/
 def test_puct_search_and_resnet_torso_run_in_the_loop(tmp_path):
     """The other search (pUCT, Dirichlet noise) and torso (ResNet) on a second pgx game, with
     EfficientZero's consistency loss over plane latents."""
