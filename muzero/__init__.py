@@ -1,6 +1,6 @@
 """MuZero and Gumbel MuZero in JAX: a learned model, mctx search, one rule-free loop.
 
-muzero.cli.train(config)           train until the config's budget is spent; returns the run dir
+muzero.train(config)           train until the config's budget is spent; returns the run dir
 muzero.Agent.load(run_dir)     a trained agent: reset(), act(observation), search(...)
 muzero.Config                  the config tree; presets live in `configs`
 """
