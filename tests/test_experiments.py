@@ -19,10 +19,14 @@ def check_folder(folder, figures=1):
     assert len(sorted((folder / "figures").glob("*.png"))) >= figures
 
 
-# learned_vs_true_model (about 25 s) shares search_scaling's rating and mistake plumbing; its
-# own part, the search on pgx's true rules, runs in `make test-slow`.
+# The two board-game experiments (25-50 s each) play many rated games with the evaluation code
+# tests/evaluation covers unit by unit; their tiny runs are in `make test-slow`.
 @pytest.mark.parametrize(
-    "name", ["search_scaling", pytest.param("learned_vs_true_model", marks=pytest.mark.slow)]
+    "name",
+    [
+        pytest.param("search_scaling", marks=pytest.mark.slow),
+        pytest.param("learned_vs_true_model", marks=pytest.mark.slow),
+    ],
 )
 def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
     module = importlib.import_module(f"experiments.{name}")

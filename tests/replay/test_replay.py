@@ -16,6 +16,14 @@ SPEC = EnvSpec(
 )
 
 
+# Jitted once per shape: the eager versions spend their time dispatching small ops.
+add = jax.jit(R.add)
+sample = jax.jit(R.sample, static_argnames=(
+    "batch_size", "unroll_steps", "td_steps", "priority_exponent", "importance_exponent",
+    "history_frames", "action_planes", "next_observations",
+))  # fmt: skip
+
+
 def chunk(t, e, start):
     """A [T, E] chunk whose observation encodes (time, env) so samples can be traced back."""
     time = jnp.arange(start, start + t, dtype=jnp.float32)[:, None] * jnp.ones((1, e))
@@ -34,7 +42,7 @@ def chunk(t, e, start):
 def test_ring_keeps_the_newest_steps_within_capacity():
     replay = R.init_replay(SPEC, num_envs=2, steps_per_env=8)
     for i in range(5):  # 20 steps into a ring of 8 per env
-        replay = R.add(replay, chunk(4, 2, 4 * i))
+        replay = add(replay, chunk(4, 2, 4 * i))
     assert replay.observation.shape == (2, 8, 2)
     assert int(replay.steps_written) == 20
     np.testing.assert_array_equal(
@@ -44,9 +52,9 @@ def test_ring_keeps_the_newest_steps_within_capacity():
 
 def test_only_positions_with_a_full_window_are_valid():
     replay = R.init_replay(SPEC, num_envs=2, steps_per_env=8)
-    replay = R.add(replay, chunk(4, 2, 0))
-    replay = R.add(replay, chunk(4, 2, 4))
-    replay = R.add(replay, chunk(4, 2, 8))  # times 4..11 in the ring
+    replay = add(replay, chunk(4, 2, 0))
+    replay = add(replay, chunk(4, 2, 4))
+    replay = add(replay, chunk(4, 2, 8))  # times 4..11 in the ring
     valid = np.asarray(R.valid_positions(replay, lookahead=3))
     times = np.asarray(replay.observation[..., 0])
     np.testing.assert_array_equal(valid, times <= 11 - 3)
@@ -55,8 +63,8 @@ def test_only_positions_with_a_full_window_are_valid():
 def test_samples_come_from_valid_positions_with_their_window():
     replay = R.init_replay(SPEC, num_envs=3, steps_per_env=16)
     for i in range(6):
-        replay = R.add(replay, chunk(4, 3, 4 * i))
-    batch = R.sample(
+        replay = add(replay, chunk(4, 3, 4 * i))
+    batch = sample(
         replay,
         jax.random.key(0),
         batch_size=256,
@@ -77,8 +85,8 @@ def test_samples_come_from_valid_positions_with_their_window():
 def test_replay_gives_the_observations_of_the_next_k_records():
     replay = R.init_replay(SPEC, num_envs=3, steps_per_env=16)
     for i in range(6):
-        replay = R.add(replay, chunk(4, 3, 4 * i))
-    batch = R.sample(
+        replay = add(replay, chunk(4, 3, 4 * i))
+    batch = sample(
         replay, jax.random.key(0), batch_size=128, unroll_steps=3, td_steps=2,
         priority_exponent=0.0, importance_exponent=0.0, next_observations=True,
     )  # fmt: skip
@@ -93,13 +101,13 @@ def test_replay_gives_the_observations_of_the_next_k_records():
 def test_priorities_shape_sampling_and_importance_weights():
     replay = R.init_replay(SPEC, num_envs=1, steps_per_env=16)
     for i in range(4):
-        replay = R.add(replay, chunk(4, 1, 4 * i))
+        replay = add(replay, chunk(4, 1, 4 * i))
     valid = np.asarray(R.valid_positions(replay, lookahead=2)).reshape(-1)
     priority = np.where(valid, 1.0, 0.0)
     target = int(np.flatnonzero(valid)[3])
     priority[target] = 9.0
     replay = R.update_priorities(replay, jnp.arange(16), jnp.asarray(priority, jnp.float32))
-    batch = R.sample(
+    batch = sample(
         replay, jax.random.key(1), batch_size=4000, unroll_steps=1, td_steps=1,
         priority_exponent=1.0, importance_exponent=1.0,
     )  # fmt: skip

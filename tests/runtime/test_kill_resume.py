@@ -7,7 +7,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from muzero.runtime import checkpointing
+
+# Two training processes (about a minute): resume itself is covered in the default suite by
+# tests/runtime/test_training.py; this adds the hard kill, in `make test-slow`.
+pytestmark = pytest.mark.slow
 
 
 def test_sigkill_then_resume_continues_from_the_last_checkpoint(tmp_path):
