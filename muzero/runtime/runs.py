@@ -44,5 +44,39 @@ def register_preset_environment(preset: str) -> None:
         PRESETS[preset]()
 
 
+# What a resumed run may change: how long it goes on, how it logs and saves, and how it is
+# evaluated. Everything else shapes the arrays a checkpoint holds (network, replay, actor,
+# environment) or the learning those arrays came from, so a change would either fail the
+# restore or silently make the run a different experiment.
+RESUMABLE_SECTIONS = ("run", "eval")
+FIXED_FIELDS = ("run.seed",)
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check_resume_config(saved: Config, config: Config) -> None:
+    """Refuse, before anything is written or compiled, a resume whose config differs from the
+    run's own in a field a resumed run cannot change; the error names the first such field."""
+    # Through JSON, as config.json holds it, so a tuple and the list read back compare equal.
+    before = _flatten(json.loads(json.dumps(to_dict(saved))))
+    after = _flatten(json.loads(json.dumps(to_dict(config))))
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        resumable = name.split(".")[0] in RESUMABLE_SECTIONS and name not in FIXED_FIELDS
+        if old != new and not resumable:
+            raise checkpointing.CheckpointError(
+                f"a resumed run cannot change {name} ({old!r} -> {new!r}); only the run.* "
+                "budget, logging and checkpoint settings (not run.seed) and eval.* may change"
+            )
+
+
 def write_run_config(run_dir: pathlib.Path, config: Config) -> None:
     (pathlib.Path(run_dir) / "config.json").write_text(json.dumps(to_dict(config), indent=2))

@@ -33,7 +33,12 @@ from muzero.runtime import checkpointing, memory
 from muzero.runtime.components import Components, build, init_state
 from muzero.runtime.loggers import MetricsLogger
 from muzero.runtime.plots import plot_run
-from muzero.runtime.runs import new_run_dir, write_run_config
+from muzero.runtime.runs import (
+    check_resume_config,
+    load_run_config,
+    new_run_dir,
+    write_run_config,
+)
 
 
 class Display(Protocol):
@@ -193,13 +198,16 @@ def _open_session(
     start_step = None
     if resume is not None:
         run_dir, start_step = checkpointing.resolve(pathlib.Path(resume))
+        check_resume_config(load_run_config(run_dir), config)
         checkpointing.verify(run_dir, start_step)
     c = build(config)  # validates against the environment before any compile
     memory.check_replay_fits(config, c.spec)
     if resume is None:
         run_dir = new_run_dir(config)
-    write_run_config(run_dir, config)
+        write_run_config(run_dir, config)
     loop = _start_loop(c, run_dir, start_step)
+    if resume is not None:  # only once the restore has worked: a failed one changes nothing
+        write_run_config(run_dir, config)
     host_actor = None
     if c.host:
         # Fresh emulator seeds per session, so a resumed run does not replay its first games.

@@ -131,3 +131,16 @@ def test_the_command_line_takes_any_spelling_of_an_atari_game():
 
     config = parse_config(get_preset("atari_smoke"), ["--env.id", "ALE/space_invaders"], "")
     assert config.env.id == "ALE/SpaceInvaders"
+
+
+def test_resume_refuses_a_change_the_checkpoint_cannot_hold(smoke_run, tmp_path):
+    """A failed resume used to write its config over the run's before the restore failed,
+    leaving a run that could no longer be resumed or loaded."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(smoke_run[0], run_dir)
+    saved = (run_dir / "config.json").read_bytes()
+    result = train("--resume", str(run_dir), "--network.hidden-size", "48")
+    assert_one_line_error(result, "network.hidden_size", "32 -> 48")
+    assert (run_dir / "config.json").read_bytes() == saved
