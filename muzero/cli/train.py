@@ -8,6 +8,7 @@ before anything compiles.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from muzero.cli.common import fail, parse_config, pop_option
@@ -53,17 +54,27 @@ def train(config, spec, resume: str | None) -> None:
 
     from muzero.cli.progress import ProgressDisplay
     from muzero.runtime import checkpointing, memory
+    from muzero.runtime.stopping import NonFiniteError
     from muzero.runtime.training import run
 
     print(memory.replay_summary(config, spec), flush=True)
     display = ProgressDisplay(config, enabled=config.run.progress)
     try:
         run_dir = run(config, resume=resume, display=display)
-    except checkpointing.CheckpointError as error:
+    except (checkpointing.CheckpointError, NonFiniteError) as error:
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted; resume with --resume <run dir> (the last checkpoint is kept)")
-    display.print_summary(json.loads((run_dir / "summary.json").read_text()))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    display.print_summary(summary)
+    if summary.get("stopped_by"):
+        # A scheduler's SIGTERM or a Ctrl-C: the iteration in flight finished and was saved.
+        print(
+            f"stopped by {summary['stopped_by']} after iteration {summary['iterations']}, "
+            f"checkpoint written; continue with: make train RESUME={run_dir}",
+            file=sys.stderr,
+        )
+        raise SystemExit(128 + signal.Signals[summary["stopped_by"]].value)
 
 
 if __name__ == "__main__":

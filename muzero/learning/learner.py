@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -10,7 +11,7 @@ import optax
 from flax import struct
 
 from muzero.config import Config
-from muzero.learning.losses import consistency_targets, muzero_loss
+from muzero.learning.losses import LossInfo, consistency_targets, muzero_loss
 from muzero.learning.targets import UnrollTargets, batch_targets
 from muzero.model.networks import Model
 from muzero.model.unroll import unroll
@@ -55,6 +56,27 @@ def init_train_state(
 
 
 Metrics = dict[str, Array]
+# Skipped (non-finite) updates: how many, and the index of the first (NO_UPDATE if none).
+NONFINITE_UPDATES = "learner/nonfinite_updates"
+FIRST_NONFINITE_UPDATE = "learner/first_nonfinite_update"
+NO_UPDATE = jnp.iinfo(jnp.int32).max
+
+
+def combine_metrics(history: list[Metrics]) -> Metrics:
+    """Metrics of several updates as one: means, but the skipped updates are counted and the
+    first of them kept."""
+    combined = {}
+    for name in history[0]:
+        values = jnp.stack([metrics[name] for metrics in history])
+        if name == NONFINITE_UPDATES:
+            combined[name] = jnp.sum(values)
+        elif name == FIRST_NONFINITE_UPDATE:
+            combined[name] = jnp.min(values)
+        else:
+            combined[name] = jnp.mean(values)
+    return combined
+
+
 UpdateFn = Callable[
     [TrainState, replay_lib.ReplayState, PRNGKey],
     tuple[TrainState, replay_lib.ReplayState, Metrics],
@@ -108,31 +130,59 @@ def make_update_fn(
         grads, info = jax.grad(loss, has_aux=True)(state.params, sample, targets)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        replay = replay_lib.update_priorities(replay, sample.index, info.priority)
-        metrics = {
-            "learner/loss": info.total,
-            "learner/policy_loss": info.policy,
-            "learner/value_loss": info.value,
-            "learner/reward_loss": info.reward,
-            "learner/value_error": info.value_error,
-            "learner/grad_norm": optax.tree.norm(grads),
-        }
-        if consistency:
-            metrics["learner/consistency_loss"] = info.consistency
-        return TrainState(params=params, opt_state=opt_state, step=state.step + 1), replay, metrics
+        grad_norm = optax.tree.norm(grads)
+        new_state = TrainState(params=params, opt_state=opt_state, step=state.step + 1)
+        written = replay_lib.update_priorities(replay, sample.index, info.priority)
+        finite = jnp.isfinite(info.total) & jnp.isfinite(grad_norm)
+        finite &= jnp.isfinite(optax.tree.norm(params))
+        metrics = _update_metrics(info, grad_norm, finite, state.step, consistency > 0)
+        # NaN or Inf anywhere (the data, the loss, the gradients, parameters that overflowed)
+        # skips the whole update: state and priorities stay as they were, so nothing
+        # non-finite reaches a checkpoint, and the metrics tell the loop, which stops the run.
+        state, priority, max_priority = _where(
+            finite,
+            (new_state, written.priority, written.max_priority),
+            (state, replay.priority, replay.max_priority),
+        )
+        return state, replay.replace(priority=priority, max_priority=max_priority), metrics
 
     return update
 
 
+def _update_metrics(
+    info: LossInfo, grad_norm: Array, finite: Array, step: Array, consistency: bool
+) -> Metrics:
+    """One update's metrics; `step` is its index, named if the update was skipped."""
+    metrics = {
+        "learner/loss": info.total,
+        "learner/policy_loss": info.policy,
+        "learner/value_loss": info.value,
+        "learner/reward_loss": info.reward,
+        "learner/value_error": info.value_error,
+        "learner/grad_norm": grad_norm,
+        NONFINITE_UPDATES: jnp.where(finite, 0, 1).astype(jnp.int32),
+        FIRST_NONFINITE_UPDATE: jnp.where(finite, NO_UPDATE, step),
+    }
+    if consistency:
+        metrics["learner/consistency_loss"] = info.consistency
+    return metrics
+
+
+def _where(condition: Array, if_true: Any, if_false: Any) -> Any:
+    """`jnp.where` leaf by leaf over two pytrees of the same structure."""
+    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), if_true, if_false)
+
+
 def make_learn_fn(update: UpdateFn, num_updates: int) -> UpdateFn:
-    """`num_updates` updates, each one jitted call; metrics are averaged over them.
+    """`num_updates` updates, each one jitted call; metrics combined (`combine_metrics`).
 
     The updates are dispatched from a Python loop rather than scanned: on XLA:CPU a
     convolution's backward pass inside a `while` loop runs some 30x slower than the same
     computation outside one (about 22 s against 0.8 s per connect-four ResNet update, see
     ../shared/STACK_NOTES.md). Dispatch is asynchronous, so the loop adds no host round trip:
-    nothing is read back until the caller logs the metrics. Only the priorities are written by
-    an update, so only they (and the train state) are donated and carried between calls.
+    nothing is read back until the caller logs the metrics (or saves). Only the priorities are
+    written by an update, so only they (and the train state) are donated and carried between
+    calls.
     """
 
     def one_update(state, priority, max_priority, replay, key):
@@ -142,7 +192,7 @@ def make_learn_fn(update: UpdateFn, num_updates: int) -> UpdateFn:
 
     step = jax.jit(one_update, donate_argnums=(0, 1))
     split = jax.jit(lambda key: jax.random.split(key, num_updates))
-    average = jax.jit(lambda metrics: jax.tree.map(lambda *m: jnp.mean(jnp.stack(m)), *metrics))
+    average = jax.jit(combine_metrics)
 
     def learn(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         priority, max_priority = replay.priority, replay.max_priority

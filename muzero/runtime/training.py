@@ -29,6 +29,7 @@ import numpy as np
 from muzero.acting.host_actor import HostActor, mark_interrupted
 from muzero.config import Config
 from muzero.evaluation.matches import evaluate
+from muzero.learning.learner import FIRST_NONFINITE_UPDATE, NONFINITE_UPDATES, combine_metrics
 from muzero.runtime import checkpointing, memory
 from muzero.runtime.components import Components, build, init_state
 from muzero.runtime.loggers import MetricsLogger
@@ -39,6 +40,7 @@ from muzero.runtime.runs import (
     new_run_dir,
     write_run_config,
 )
+from muzero.runtime.stopping import StopSignals, check_finite
 
 
 class Display(Protocol):
@@ -175,18 +177,26 @@ def run(
     told the counters after every iteration and each log row (none by default)."""
     c, session, loop = _open_session(config, resume, display or _NoDisplay())
     window = _Window(session.start, loop.counters)
-    with session.display:
-        while not _should_stop(config, loop.counters, loop.elapsed):
-            stats, metrics, act_s, learn_s = _iterate(c, loop, session.host_actor)
-            loop.timing["act_s"] += act_s
-            loop.timing["learn_s"] += learn_s
-            window.add(stats, metrics, act_s, learn_s)
-            now = time.perf_counter()
-            loop.elapsed = loop.elapsed_before + (now - session.start)
-            _on_schedule(c, session, loop, window, now)
-            session.display.update(loop.counters, loop.elapsed, None)
-    summary = _close_session(c, session, loop, window)
-    _finish(c, session, loop, summary, evaluate_at_end)
+    try:
+        with session.display, StopSignals() as signals:
+            while signals.received is None and not _should_stop(
+                config, loop.counters, loop.elapsed
+            ):
+                stats, metrics, act_s, learn_s = _iterate(c, loop, session.host_actor)
+                loop.timing["act_s"] += act_s
+                loop.timing["learn_s"] += learn_s
+                window.add(stats, metrics, act_s, learn_s)
+                now = time.perf_counter()
+                loop.elapsed = loop.elapsed_before + (now - session.start)
+                _on_schedule(c, session, loop, window, now)
+                session.display.update(loop.counters, loop.elapsed, None)
+            # A signal during the last iteration still gets its checkpoint written.
+            summary = _close_session(c, session, loop, window)
+            summary["stopped_by"] = signals.received
+    except BaseException:
+        _abandon_session(session)
+        raise
+    _finish(c, session, loop, summary, evaluate_at_end and signals.received is None)
     return session.run_dir
 
 
@@ -235,6 +245,16 @@ def _open_session(
     return c, session, loop
 
 
+def _abandon_session(session: _Session) -> None:
+    """A session ended by an error or a second Ctrl-C: let a save in flight finish (it holds
+    a state from before the failure) and close the files, writing nothing new."""
+    session.manager.wait_until_finished()
+    session.manager.close()
+    session.logger.close()
+    if session.host_actor is not None:
+        session.host_actor.close()
+
+
 def _close_session(
     c: Components, session: _Session, loop: _Loop, window: _Window
 ) -> dict[str, Any]:
@@ -243,6 +263,7 @@ def _close_session(
     row = window.flush(time.perf_counter(), counters, loop.elapsed)
     if row.get("actor/env_steps_per_s") is not None:
         session.logger.write(row)
+    check_finite(row, counters["updates"])
     state = loop.host_copy(window.pending_episodes())
     checkpointing.save(session.manager, counters["iterations"], state, params)
     if c.config.run.snapshot_interval_s > 0:
@@ -266,21 +287,25 @@ def _close_session(
 def _on_schedule(c: Components, session: _Session, loop: _Loop, window: _Window, now: float):
     """Log, evaluate, checkpoint and snapshot, each when its interval has passed."""
     cfg, counters, params, last = c.config, loop.counters, loop.train_state.params, loop.last
+    snapshot_every = cfg.run.snapshot_interval_s
     if now - last["log"] >= cfg.run.log_interval_s:
         row = window.flush(now, counters, loop.elapsed)
         session.logger.write(row)
         session.display.update(counters, loop.elapsed, row)
         last["log"] = now
+        check_finite(row, counters["updates"])
     if cfg.eval.interval_s > 0 and now - last["eval"] >= cfg.eval.interval_s:
         result = evaluate(c, params, cfg.run.seed + counters["iterations"])
         at = {"env_steps": counters["env_steps"], "elapsed_s": loop.elapsed}
         session.logger.write(at | result["metrics"])
         last["eval"] = time.perf_counter()
-    if now - last["checkpoint"] >= cfg.run.checkpoint_interval_s:
+    saving = now - last["checkpoint"] >= cfg.run.checkpoint_interval_s
+    if saving or (snapshot_every > 0 and now - last["snapshot"] >= snapshot_every):
+        window.check_finite(counters["updates"])  # never save a state after a skipped update
+    if saving:
         state = loop.host_copy(window.pending_episodes())
         checkpointing.save(session.manager, counters["iterations"], state, params)
         last["checkpoint"] = time.perf_counter()
-    snapshot_every = cfg.run.snapshot_interval_s
     if snapshot_every > 0 and now - last["snapshot"] >= snapshot_every:
         checkpointing.save_snapshot(session.run_dir, counters["iterations"], params)
         last["snapshot"] = time.perf_counter()
@@ -346,7 +371,14 @@ class _Window:
             row["perf/learn_fraction"] = self.learn_s / wall
             row["perf/other_fraction"] = max(0.0, 1 - (self.act_s + self.learn_s) / wall)
         if self.metrics:
-            means = jax.device_get(jax.tree.map(lambda *x: sum(x) / len(x), *self.metrics))
-            row.update({k: float(v) for k, v in means.items()})
+            combined = jax.device_get(combine_metrics(self.metrics))
+            if combined[NONFINITE_UPDATES] == 0:
+                del combined[FIRST_NONFINITE_UPDATE]  # no skipped update to name
+            row.update({k: v.item() for k, v in combined.items()})
         self.reset(now, counters)
         return row
+
+    def check_finite(self, updates: int) -> None:
+        """`stopping.check_finite` over the updates since the last log row."""
+        if self.metrics:
+            check_finite(jax.device_get(combine_metrics(self.metrics)), updates)

@@ -49,3 +49,30 @@ def test_learn_equals_its_updates_one_by_one():
     assert any(
         not np.allclose(a, b) for a, b in zip(start, jax.tree.leaves(learned.params), strict=True)
     )
+
+
+def test_a_non_finite_update_is_skipped_and_counted():
+    """NaN in the data (here every stored reward) must not reach the parameters, the optimizer
+    state or the priorities; the metrics count the skipped updates and name the first."""
+    base = get_preset("smoke")
+    config = base.replace(learner=dataclasses.replace(base.learner, updates_per_iteration=3))
+    c = components.build(config)
+    state = components.init_state(c, seed=0)
+    replay, actor = state["replay"], state["actor"]
+    for i in range(4):
+        actor, trajectory, _ = c.act(state["train_state"].params, actor, jax.random.key(i))
+        replay = c.add(replay, trajectory)
+    replay = replay.replace(reward=jnp.full_like(replay.reward, jnp.nan))
+    start = jax.tree.map(np.array, (state["train_state"], replay.priority, replay.max_priority))
+    copy = lambda tree: jax.tree.map(jnp.copy, tree)  # noqa: E731 (learn donates its inputs)
+
+    learned, learned_replay, metrics = c.learn(
+        copy(state["train_state"]), copy(replay), jax.random.key(1)
+    )
+
+    after = (learned, learned_replay.priority, learned_replay.max_priority)
+    for a, b in zip(jax.tree.leaves(start), jax.tree.leaves(after), strict=True):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    assert int(metrics["learner/nonfinite_updates"]) == 3
+    assert int(metrics["learner/first_nonfinite_update"]) == 0
+    assert np.isnan(float(metrics["learner/loss"]))
