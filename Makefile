@@ -38,9 +38,10 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps -e '.[dev]'
-	@# A venv switched back to the CPU build (CUDA=0) drops the CUDA plugin.
+	@# A venv switched back to the CPU build (CUDA=0) drops what the CUDA lock added.
 	@if [ $(BUILD) = cpu ] && $(BIN)/python -m pip show -q jax-cuda12-plugin 2>/dev/null; then \
-	  $(BIN)/python -m pip uninstall -q -y jax-cuda12-plugin jax-cuda12-pjrt; fi
+	  $(BIN)/python -m pip uninstall -q -y $$(sed -n \
+	    's/^\(jax-cuda12-[a-z]*\|nvidia-[a-z0-9-]*\)==.*/\1/p' requirements-cuda12.lock); fi
 	$(BIN)/python -m pip check
 	@# GNU Go for `make gnugo` and its test (Debian package; skipped where apt cannot install).
 	@command -v gnugo >/dev/null || test -x /usr/games/gnugo || \
