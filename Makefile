@@ -3,7 +3,16 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# JAX's CUDA 12 build goes in where an NVIDIA driver is (nvidia-smi found), or with CUDA=1;
+# CUDA=0 keeps the CPU build. Either way `make` installs the exact versions of a lock file
+# (`make lock` refreshes both from pyproject.toml).
+NVIDIA_SMI := $(shell command -v nvidia-smi 2>/dev/null)
+CUDA   ?= $(if $(NVIDIA_SMI),1,0)
+BUILD  := $(if $(filter 1,$(CUDA)),cuda12,cpu)
+LOCK   := $(if $(filter 1,$(CUDA)),requirements-cuda12.lock,requirements.lock)
+STAMP  := $(VENV)/.installed-$(BUILD)
+UV_VERSION := 0.13.9
+UPGRADE ?=
 
 ENV    ?= tictactoe
 ARGS   ?=
@@ -19,24 +28,53 @@ SEAT   ?= first
 LEVEL  ?= 1
 SOURCES := $(wildcard muzero envs configs tests experiments examples)
 
-.PHONY: help install need-run train eval elo play diagnose gtp gnugo test test-slow bench lint format clean
+.PHONY: help install lock need-run train eval elo play diagnose gtp gnugo test test-slow bench lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e '.[dev]'
+	@# A venv switched back to the CPU build (CUDA=0) drops what the CUDA lock added.
+	@if [ $(BUILD) = cpu ] && $(BIN)/python -m pip show -q jax-cuda12-plugin 2>/dev/null; then \
+	  $(BIN)/python -m pip uninstall -q -y $$(sed -n \
+	    's/^\(jax-cuda12-[a-z]*\|nvidia-[a-z0-9-]*\)==.*/\1/p' requirements-cuda12.lock); fi
+	$(BIN)/python -m pip check
 	@# GNU Go for `make gnugo` and its test (Debian package; skipped where apt cannot install).
 	@command -v gnugo >/dev/null || test -x /usr/games/gnugo || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    { apt-get install -y -q gnugo >/dev/null 2>&1 || \
 	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q gnugo >/dev/null 2>&1; }; }; } || \
 	  echo "note: GNU Go is not installed (apt-get install gnugo); make gnugo and its test need it"
+	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the project with its dependencies
+install: $(STAMP)  ## create .venv and install the locked dependencies and the project: make install [CUDA=1|0]
+
+# The header each lock starts with (uv writes the pins below it).
+define LOCK_HEADER
+# Exact versions that `make` installs (pip install -r, then the project with --no-deps), the
+# combination the test suite ran on. For Linux x86_64 and CPython 3.11+ (resolved for 3.11, the
+# oldest pyproject.toml allows). Written by uv from pyproject.toml with `make lock`, which keeps
+# these pins while pyproject still allows them; `make lock UPGRADE=1` moves to the newest.
+# requirements-cuda12.lock is requirements.lock plus JAX's CUDA 12 build (NVIDIA GPUs).
+endef
+export LOCK_HEADER
+LOCK_FLAGS = --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header \
+	--annotation-style line $(if $(filter 1,$(UPGRADE)),--upgrade)
+
+lock:  ## re-resolve the locks from pyproject.toml with uv: make lock [UPGRADE=1]
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements.lock
+	@# The CUDA lock is the CPU lock plus JAX's CUDA build: the same versions on both machines.
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --extra cuda12 -c requirements.lock \
+	  $(LOCK_FLAGS) -o requirements-cuda12.lock
+	@for f in requirements.lock requirements-cuda12.lock; do \
+	  { echo "$$LOCK_HEADER"; grep -v '^#' $$f; } > $$f.tmp && mv $$f.tmp $$f; done
 
 train: $(STAMP)  ## train a preset: make train ENV=cartpole [GAME=Pong] [RESUME=runs/...] [ARGS='--search.num-simulations 8']
 	$(BIN)/python -m muzero.cli.train $(ENV) $(if $(RESUME),--resume $(RESUME)) $(if $(GAME),--env.id ALE/$(GAME)) $(ARGS)

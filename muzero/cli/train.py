@@ -49,14 +49,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def train(config, spec, resume: str | None) -> None:
-    """Run with a progress bar, then print the run's summary."""
+    """Say which device runs it, run with a progress bar, then print the run's summary."""
     import json
 
+    import jax
+
     from muzero.cli.progress import ProgressDisplay
-    from muzero.runtime import checkpointing, memory
+    from muzero.runtime import checkpointing, devices, memory
     from muzero.runtime.stopping import NonFiniteError
     from muzero.runtime.training import run
 
+    print(devices.describe(jax.devices()), flush=True)
+    platform = jax.devices()[0].platform
+    for warning in devices.cpu_warnings(config.env.id, platform, devices.nvidia_gpu_expected()):
+        print(warning, flush=True)
     print(memory.replay_summary(config, spec), flush=True)
     display = ProgressDisplay(config, enabled=config.run.progress)
     try:
