@@ -157,7 +157,13 @@ def observation_player(policy: ObservationPolicy) -> Player:
 
 
 class OpponentError(ValueError):
-    """An opponent name that cannot be used; the message says why and what would work."""
+    """An opponent name that cannot be used, or a plug-in that failed (on import, by raising
+    or by an illegal move); the one-line message says why and what would work."""
+
+
+def _one_line(error: Exception) -> str:
+    """'TypeName: message' on one line (a SyntaxError's message spans several)."""
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 def load_plugin(spec: str) -> Callable[[np.ndarray, np.ndarray], Any]:
@@ -173,6 +179,10 @@ def load_plugin(spec: str) -> Callable[[np.ndarray, np.ndarray], Any]:
         raise OpponentError(
             f"opponent {spec!r}: no module named {error.name!r} (is it on PYTHONPATH or in "
             "the working directory?)"
+        ) from error
+    except Exception as error:  # the plug-in's own code ran and failed: say so in one line
+        raise OpponentError(
+            f"opponent {spec!r}: importing {module_name!r} raised {_one_line(error)}"
         ) from error
     function = getattr(module, function_name, None)
     if function is None:
@@ -190,7 +200,10 @@ def plugin_player(spec: str) -> Player:
         del rng
         actions = []
         for observation, legal in zip(observations, legal_masks, strict=True):
-            action = function(observation, legal)
+            try:
+                action = function(observation, legal)
+            except Exception as error:  # an OpponentError, so evaluation can name and skip it
+                raise OpponentError(f"opponent {spec!r} raised {_one_line(error)}") from error
             if not (np.ndim(action) == 0 and 0 <= int(action) < len(legal) and legal[action]):
                 raise OpponentError(f"opponent {spec!r} returned {action!r}, not a legal action")
             actions.append(int(action))
