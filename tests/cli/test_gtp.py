@@ -51,12 +51,13 @@ STDIN_COMMANDS = "boardsize 9\nclear_board\nplay b D4\n4 genmove w\nshowboard\n9
 
 @pytest.fixture(scope="module")
 def served(go_run):
-    """`python -m muzero.cli.gtp RUN_DIR` given STDIN_COMMANDS, started before the in-process
-    engine so that its work (imports, loading, compiling) overlaps the other tests.
+    """`python -O -m muzero.cli.gtp RUN_DIR` given STDIN_COMMANDS, started before the
+    in-process engine so that its work (imports, loading, compiling) overlaps the other tests.
+    Under -O, asserts are stripped: nothing the engine must do may hide in one.
     Returns the process and the file its stderr goes to."""
     stderr = open(go_run / "gtp_stderr.txt", "w")  # a file: a full pipe would block it
     process = subprocess.Popen(
-        [sys.executable, "-m", "muzero.cli.gtp", str(go_run), "--num-simulations", "2"],
+        [sys.executable, "-O", "-m", "muzero.cli.gtp", str(go_run), "--num-simulations", "2"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -205,7 +206,12 @@ def test_engine_over_stdin(served):
     assert responses[3].startswith("=4 ") and responses[-2] == "=9 "
     vertex = responses[3][3:]
     assert vertex != "D4" and (vertex == "pass" or vertex_to_action(vertex, 9) < 81)
+    board = responses[4].split("\n")
     assert " 4 . . . X" in responses[4]
+    assert board[-1].startswith("black to move")  # genmove w played its move, under -O too
+    if vertex != "pass":
+        row = next(line.split() for line in board if line.split()[:1] == [vertex[1:]])
+        assert row[1 + "ABCDEFGHJ".index(vertex[0].upper())] == "O"
 
 
 def one_line_error(capsys, argv, entry_point=main):
