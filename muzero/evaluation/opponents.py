@@ -8,7 +8,9 @@ Named opponents (`eval.opponents`, `make eval OPPONENTS=...`):
   mcts, mcts-N      a reference MCTS with N simulations per move (default 64) that searches
                     pgx's true simulator, valuing leaves by random playouts (any pgx game)
   module:function   a user's own opponent: `function(observation, legal_action_mask) -> action`
-                    on one game's numpy arrays (`state.observation` of the player to move)
+                    on one game's numpy arrays (`state.observation` of the player to move);
+                    imported only where code or a command line names it, never because a
+                    run's config.json does (`muzero.runtime.runs.load_run_config`)
 
 In a match every player is a `Player` (`muzero.evaluation.players`) over a batch of games.
 """
@@ -166,6 +168,11 @@ def _one_line(error: Exception) -> str:
     return " ".join(f"{type(error).__name__}: {error}".split())
 
 
+def is_plugin(name: str) -> bool:
+    """Whether an opponent name is a plug-in (`module:function`): code that importing runs."""
+    return ":" in name
+
+
 def load_plugin(spec: str) -> Callable[[np.ndarray, np.ndarray], Any]:
     """Import `module:function` (the working directory is importable); clear errors otherwise."""
     module_name, _, function_name = spec.partition(":")
@@ -242,7 +249,7 @@ def check_opponent_name(name: str, env_id: str, pgx_game: bool) -> None:
         if not pgx_game:
             raise OpponentError(f"opponent {name!r} searches pgx's simulator; {env_id} is not pgx")
         return
-    if ":" in name:
+    if is_plugin(name):
         load_plugin(name)
         return
     raise OpponentError(

@@ -1,5 +1,6 @@
 """Plug-in opponents (`module:function`) on the command line: a plug-in that fails is a
-one-line error."""
+one-line error, and a run directory's config.json cannot make a command import code that its
+command line does not name."""
 
 import dataclasses
 import json
@@ -66,3 +67,43 @@ def test_a_plugin_playing_an_illegal_move_in_make_eval_is_a_one_line_error(
     )
     argv = [str(smoke_run[0]), "--opponents", "illegal_bot:play", "--mistake-positions", "0"]
     assert "returned 99, not a legal action" in one_line_error(capsys, eval.main, argv)
+
+
+MARKER_BOT = """import pathlib
+pathlib.Path({marker!r}).write_text("imported")
+def play(observation, legal_mask):
+    return int(legal_mask.argmax())
+"""
+
+
+def test_a_run_directory_cannot_make_a_command_import_its_plugins(
+    tmp_path, plugin_folder, monkeypatch, capsys
+):
+    """config.json names `marker_bot:play`, whose import writes a marker file: loading,
+    evaluating and resuming the run import it only when the command line names it."""
+    from muzero.cli import eval, train
+    from muzero.runtime import runs
+
+    marker = tmp_path / "imported"
+    (plugin_folder / "marker_bot.py").write_text(MARKER_BOT.format(marker=str(marker)))
+    run_dir = fake_run(tmp_path / "run", opponents=("random", "marker_bot:play"))
+    resumed = []
+    monkeypatch.setattr(train, "train", lambda config, spec, resume: resumed.append(config))
+
+    eval.prepare(eval.parse_args([str(run_dir)]))
+    train.main(["--resume", str(run_dir)])
+    assert not marker.exists()
+    assert runs.load_run_config(run_dir).eval.opponents == ("random",)
+    assert resumed[-1].eval.opponents == ("random",)
+    assert runs.plugins_left_out(run_dir) == ("marker_bot:play",)
+    note = capsys.readouterr().err
+    assert "not importing the plug-in opponent(s) marker_bot:play" in note
+    assert "--eval.opponents random marker_bot:play" in note
+
+    train.main(["--resume", str(run_dir), "--eval.opponents", "random", "marker_bot:play"])
+    assert marker.exists() and resumed[-1].eval.opponents == ("random", "marker_bot:play")
+    assert "not importing" not in capsys.readouterr().err
+    marker.unlink()
+    del sys.modules["marker_bot"]
+    _, _, config = eval.prepare(eval.parse_args([str(run_dir), "--opponent", "marker_bot:play"]))
+    assert marker.exists() and "marker_bot:play" in config.eval.opponents
