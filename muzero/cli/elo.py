@@ -142,7 +142,7 @@ def label_elo_axes(ax, xlabel: str, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     import envs
-    from muzero.evaluation.opponents import check_opponent_name
+    from muzero.evaluation.opponents import OpponentError, check_opponent_name
     from muzero.runtime import checkpointing
     from muzero.runtime.components import validate_against_env
     from muzero.runtime.runs import load_run_config
@@ -172,7 +172,10 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, checkpointing.CheckpointError) as error:
         fail(str(error))
     steps = pick_steps(checkpointing.snapshot_steps(run_dir), args.max_checkpoints)
-    games = play_all(run_dir, config, steps, anchors, args)
+    try:
+        games = play_all(run_dir, config, steps, anchors, args)
+    except OpponentError as error:  # a plug-in anchor that raised or played an illegal move
+        fail(str(error))
     results = tally(games)
     per_iteration = config.actor.unroll_length * config.actor.num_envs
     table = rating_rows(fit_elo(results, anchor="random"), results, per_iteration)

@@ -306,6 +306,7 @@ def print_mistakes(mistakes: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from muzero.evaluation.opponents import OpponentError
     from muzero.runtime import checkpointing
 
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -315,7 +316,10 @@ def main(argv: list[str] | None = None) -> None:
         mistakes = mistake_positions(args.mistake_positions, config.env.id)
     except (ValueError, checkpointing.CheckpointError) as error:
         fail(str(error))
-    results = run_evaluation(run_dir, step, config, args.seed, not args.no_video, mistakes)
+    try:
+        results = run_evaluation(run_dir, step, config, args.seed, not args.no_video, mistakes)
+    except OpponentError as error:  # a plug-in that raised or played an illegal move
+        fail(str(error))
     written = write_results(run_dir, results)
     print_results(results)
     for path in written:

@@ -9,7 +9,9 @@ the MuZero side is a `muzero.cli.gtp.GtpEngine` driven in-process. Colours alter
 games. A game ends at two passes, a resignation, pgx's 2 N^2-ply cap or `max_moves`, and is
 scored by pgx (its terminal reward, Tromp-Taylor area scoring with komi 7.5; at a move cap
 the same count on the board as it stands). GNU Go's own `final_score` is recorded beside it
-for reference. Results go to `RUN_DIR/eval/gnugo-L<level>-<time>.json` and `.csv`.
+for reference. Results go to `RUN_DIR/eval/gnugo-L<level>-<time>.json` and `.csv`. GNU Go
+taking longer than `--timeout` seconds (default 60) for one answer is stopped, and the match
+ends with a one-line error.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from __future__ import annotations
 import datetime
 import json
 import pathlib
+import queue
 import shutil
 import subprocess
+import threading
+import time
 from typing import Any
 
 from muzero.cli.common import fail, write_csv
@@ -27,6 +32,7 @@ from muzero.evaluation.go import PGX_KOMI, format_score
 from muzero.evaluation.matches import summarize_outcomes
 
 OTHER = {"black": "white", "white": "black"}
+DEFAULT_TIMEOUT_S = 60.0  # seconds for one answer before the engine counts as hung (--timeout)
 
 
 def find_gnugo(binary: str = "gnugo") -> str:
@@ -39,10 +45,19 @@ def find_gnugo(binary: str = "gnugo") -> str:
     return path
 
 
-class GtpProcess:
-    """A GTP engine in a subprocess: `send` one command, get its answer or a GtpError."""
+class EngineError(RuntimeError):
+    """The engine process stopped answering (it exited, or took longer than its timeout and
+    was stopped): unlike a GtpError, the match cannot go on."""
 
-    def __init__(self, argv: list[str]):
+
+class GtpProcess:
+    """A GTP engine in a subprocess: `send` one command, get its answer or a GtpError. An
+    answer not complete within `timeout_s` stops the engine and raises EngineError, so a hung
+    engine cannot block a match forever."""
+
+    def __init__(self, argv: list[str], timeout_s: float = DEFAULT_TIMEOUT_S):
+        self.name = pathlib.Path(argv[0]).name
+        self.timeout_s = timeout_s
         self.process = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -51,15 +66,39 @@ class GtpProcess:
             text=True,
             bufsize=1,
         )
+        # A thread reads the engine's output, so that each read can wait with a timeout.
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put("")  # end of output: the engine exited
+
+    def _readline(self, command: str, deadline: float) -> str:
+        try:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self.process.kill()
+            self.process.wait()
+            raise EngineError(
+                f"{self.name} gave no answer to {command!r} within {self.timeout_s:g} s and was "
+                "stopped (a longer wait: --timeout)"
+            ) from None
+        if not line:
+            raise EngineError(f"{self.name} exited during {command!r}")
+        return line
 
     def send(self, command: str) -> str:
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+        except OSError as error:  # a closed pipe: the engine is gone
+            raise EngineError(f"{self.name} is not running ({error})") from error
+        deadline = time.monotonic() + self.timeout_s
         lines = []
         while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise GtpError(f"engine exited during {command!r}")
+            line = self._readline(command, deadline)
             if line.strip() or lines:  # a response ends at its first blank line
                 if not line.strip():
                     break
@@ -70,10 +109,11 @@ class GtpProcess:
         return text[1:].strip()
 
     def close(self) -> None:
-        try:
-            self.send("quit")
-        except (GtpError, OSError):
-            pass
+        if self.process.poll() is None:
+            try:
+                self.send("quit")
+            except (GtpError, EngineError):
+                pass
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -180,10 +220,12 @@ def run_match(
     binary: str = "gnugo",
     max_moves: int = 0,
     echo: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> dict[str, Any]:
     """Play `games` games against GNU Go at `level`, MuZero black in even games; print a
-    summary and write it to RUN_DIR/eval. Returns the record written to JSON."""
-    gnugo = GtpProcess(gnugo_argv(binary, level, engine.game.size))
+    summary and write it to RUN_DIR/eval. Returns the record written to JSON. GNU Go taking
+    over `timeout_s` for one answer (or exiting) raises EngineError."""
+    gnugo = GtpProcess(gnugo_argv(binary, level, engine.game.size), timeout_s)
     played = []
     try:
         for index in range(games):
@@ -239,14 +281,25 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="stop and count after this many moves (default: pgx's 2 N^2 plies)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help="seconds GNU Go may take to answer one command before it is stopped as hung",
+    )
     args = parser.parse_args(argv)
     check_range(args, ("games",), 1)
+    check_range(args, ("timeout",), 1)
     check_range(args, ("level",), 0, 10)
     check_range(args, ("max_moves",), 0)
     find_gnugo(args.gnugo)  # a missing binary stops before anything loads
     engine = engine_from_args(args)
     run_dir = resolve(args.run_dir)[0]  # RUN_DIR may name one checkpoint of the run
-    run_match(engine, run_dir, args.games, args.level, args.gnugo, args.max_moves)
+    try:
+        run_match(engine, run_dir, args.games, args.level, args.gnugo, args.max_moves,
+                  timeout_s=args.timeout)  # fmt: skip
+    except EngineError as error:
+        fail(str(error))
 
 
 if __name__ == "__main__":

@@ -180,7 +180,9 @@ class GtpEngine:
         result = self.agent.search(np.asarray(state.observation), self.game.legal_mask())
         if self.resign_below is not None and result.value < self.resign_below:
             return "resign"
-        assert self.game.play(result.action), "the agent chose outside its legal mask"
+        # Not an assert: the move must be played under `python -O` too.
+        if not self.game.play(result.action):
+            raise GtpError("the agent chose a move outside its legal mask")
         return action_to_vertex(result.action, self.game.size)
 
     def _undo(self, _: list[str]) -> str:

@@ -62,6 +62,9 @@ class ProgressDisplay:
 
     def update(self, counters: dict[str, int], elapsed: float, row: dict[str, Any] | None) -> None:
         self.fields["steps"] = counters["env_steps"]
+        if row is not None and "eval/error" in row:  # the loop logged it and goes on
+            self.console.print(f"evaluation failed, training goes on: {row['eval/error']}")
+            row = None
         if row is not None:
             self.fields["episodes"] = counters["episodes"]
             if "actor/episode_return" in row:
@@ -96,4 +99,7 @@ class ProgressDisplay:
                     f"eval vs {name}",
                     f"W {result['wins']} / D {result['draws']} / L {result['losses']}",
                 )
+        errors = summary.get("eval_errors", [])
+        if errors:
+            table.add_row("eval errors", f"{len(errors)}, the last: {errors[-1]['eval/error']}")
         Console().print(table)

@@ -41,11 +41,30 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, checkpointing.CheckpointError) as error:
         fail(str(error))
     config = parse_config(base, args, description)
+    if resume is not None:
+        note_plugins_left_out(run_dir, config)
     try:
         spec = check_config(config)
     except ValueError as error:
         fail(str(error))
     train(config, spec, resume)
+
+
+def note_plugins_left_out(run_dir, config) -> None:
+    """Say which plug-in opponents of the run's config.json a resume leaves out (it imports
+    only the ones this command line names) and how to keep them."""
+    from muzero.runtime.runs import plugins_left_out
+
+    named = plugins_left_out(run_dir)
+    left_out = [name for name in named if name not in config.eval.opponents]
+    if left_out:
+        keep = " ".join(dict.fromkeys((*config.eval.opponents, *named)))
+        print(
+            f"note: not importing the plug-in opponent(s) {', '.join(left_out)} named in "
+            f"{run_dir / 'config.json'} (a run's files may come from anyone); to evaluate "
+            f"against them, name them on the command line: --eval.opponents {keep}",
+            file=sys.stderr,
+        )
 
 
 def train(config, spec, resume: str | None) -> None:

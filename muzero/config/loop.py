@@ -115,7 +115,8 @@ class EvalConfig:
     opponents: tuple[str, ...] = ("random",)
     """Two-player opponents: random, minimax (tic_tac_toe), perfect (tic_tac_toe, connect_four),
     mcts / mcts-N (reference MCTS with N simulations on pgx's rules), or module:function (see
-    muzero.evaluation.opponents)."""
+    muzero.evaluation.opponents; a resumed run imports only the plug-ins its command line
+    names)."""
     interval_s: float = 0.0
     """Seconds of training between evaluations; 0 = evaluate once at the end."""
     num_simulations: int = 0

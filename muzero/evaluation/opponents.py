@@ -8,7 +8,9 @@ Named opponents (`eval.opponents`, `make eval OPPONENTS=...`):
   mcts, mcts-N      a reference MCTS with N simulations per move (default 64) that searches
                     pgx's true simulator, valuing leaves by random playouts (any pgx game)
   module:function   a user's own opponent: `function(observation, legal_action_mask) -> action`
-                    on one game's numpy arrays (`state.observation` of the player to move)
+                    on one game's numpy arrays (`state.observation` of the player to move);
+                    imported only where code or a command line names it, never because a
+                    run's config.json does (`muzero.runtime.runs.load_run_config`)
 
 In a match every player is a `Player` (`muzero.evaluation.players`) over a batch of games.
 """
@@ -157,7 +159,18 @@ def observation_player(policy: ObservationPolicy) -> Player:
 
 
 class OpponentError(ValueError):
-    """An opponent name that cannot be used; the message says why and what would work."""
+    """An opponent name that cannot be used, or a plug-in that failed (on import, by raising
+    or by an illegal move); the one-line message says why and what would work."""
+
+
+def _one_line(error: Exception) -> str:
+    """'TypeName: message' on one line (a SyntaxError's message spans several)."""
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def is_plugin(name: str) -> bool:
+    """Whether an opponent name is a plug-in (`module:function`): code that importing runs."""
+    return ":" in name
 
 
 def load_plugin(spec: str) -> Callable[[np.ndarray, np.ndarray], Any]:
@@ -173,6 +186,10 @@ def load_plugin(spec: str) -> Callable[[np.ndarray, np.ndarray], Any]:
         raise OpponentError(
             f"opponent {spec!r}: no module named {error.name!r} (is it on PYTHONPATH or in "
             "the working directory?)"
+        ) from error
+    except Exception as error:  # the plug-in's own code ran and failed: say so in one line
+        raise OpponentError(
+            f"opponent {spec!r}: importing {module_name!r} raised {_one_line(error)}"
         ) from error
     function = getattr(module, function_name, None)
     if function is None:
@@ -190,7 +207,10 @@ def plugin_player(spec: str) -> Player:
         del rng
         actions = []
         for observation, legal in zip(observations, legal_masks, strict=True):
-            action = function(observation, legal)
+            try:
+                action = function(observation, legal)
+            except Exception as error:  # an OpponentError, so evaluation can name and skip it
+                raise OpponentError(f"opponent {spec!r} raised {_one_line(error)}") from error
             if not (np.ndim(action) == 0 and 0 <= int(action) < len(legal) and legal[action]):
                 raise OpponentError(f"opponent {spec!r} returned {action!r}, not a legal action")
             actions.append(int(action))
@@ -229,7 +249,7 @@ def check_opponent_name(name: str, env_id: str, pgx_game: bool) -> None:
         if not pgx_game:
             raise OpponentError(f"opponent {name!r} searches pgx's simulator; {env_id} is not pgx")
         return
-    if ":" in name:
+    if is_plugin(name):
         load_plugin(name)
         return
     raise OpponentError(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import pathlib
 
 from muzero.config import Config, from_dict, to_dict
+from muzero.evaluation.opponents import is_plugin
 from muzero.runtime import checkpointing
 
 
@@ -22,6 +24,23 @@ def new_run_dir(config: Config) -> pathlib.Path:
 
 
 def load_run_config(run_dir: pathlib.Path) -> Config:
+    """The config of a run, from its config.json, less its plug-in opponents (`module:function`
+    in eval.opponents): a run directory may come from anyone, and loading, evaluating or
+    resuming it must not run code it names. A command line that names a plug-in again imports
+    it (`muzero.cli.train --resume RUN --eval.opponents ...`, `muzero.cli.eval --opponent`);
+    `plugins_left_out` lists the ones dropped here."""
+    config = _read_run_config(run_dir)
+    kept = tuple(name for name in config.eval.opponents if not is_plugin(name))
+    return config.replace(eval=dataclasses.replace(config.eval, opponents=kept))
+
+
+def plugins_left_out(run_dir: pathlib.Path) -> tuple[str, ...]:
+    """The plug-in opponents a run's config.json names, which `load_run_config` leaves out
+    (read as text: nothing is imported)."""
+    return tuple(name for name in _read_run_config(run_dir).eval.opponents if is_plugin(name))
+
+
+def _read_run_config(run_dir: pathlib.Path) -> Config:
     path = pathlib.Path(run_dir) / "config.json"
     if not path.exists():
         raise checkpointing.CheckpointError(f"{path} is missing: not a run directory")

@@ -29,6 +29,7 @@ import numpy as np
 from muzero.acting.host_actor import HostActor, mark_interrupted
 from muzero.config import Config
 from muzero.evaluation.matches import evaluate
+from muzero.evaluation.opponents import OpponentError
 from muzero.learning.learner import FIRST_NONFINITE_UPDATE, NONFINITE_UPDATES, combine_metrics
 from muzero.runtime import checkpointing, memory
 from muzero.runtime.components import Components, build, init_state
@@ -295,9 +296,7 @@ def _on_schedule(c: Components, session: _Session, loop: _Loop, window: _Window,
         last["log"] = now
         check_finite(row, counters["updates"])
     if cfg.eval.interval_s > 0 and now - last["eval"] >= cfg.eval.interval_s:
-        result = evaluate(c, params, cfg.run.seed + counters["iterations"])
-        at = {"env_steps": counters["env_steps"], "elapsed_s": loop.elapsed}
-        session.logger.write(at | result["metrics"])
+        _evaluate(c, session, loop, cfg.run.seed + counters["iterations"])
         last["eval"] = time.perf_counter()
     saving = now - last["checkpoint"] >= cfg.run.checkpoint_interval_s
     if saving or (snapshot_every > 0 and now - last["snapshot"] >= snapshot_every):
@@ -316,15 +315,33 @@ def _finish(
 ) -> None:
     """The final evaluation, summary.json and the run's figure."""
     run_dir = session.run_dir
-    if evaluate_at_end:
-        result = evaluate(c, loop.train_state.params, c.config.run.seed + 1)
+    result = _evaluate(c, session, loop, c.config.run.seed + 1) if evaluate_at_end else None
+    if result is not None:
         summary["eval"] = result["details"]
-        at = {"env_steps": loop.counters["env_steps"], "elapsed_s": loop.elapsed}
-        session.logger.write(at | result["metrics"])
         (run_dir / "eval.json").write_text(json.dumps(result["details"], indent=2))
+    errors = [row for row in session.logger.rows if "eval/error" in row]
+    if errors:
+        summary["eval_errors"] = errors
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     session.logger.close()
     plot_run(run_dir)
+
+
+def _evaluate(c: Components, session: _Session, loop: _Loop, seed: int) -> dict | None:
+    """One evaluation of the current parameters, its metrics logged. An opponent that fails (a
+    plug-in that raises or plays an illegal move: OpponentError) does not end the training: its
+    error is logged as an `eval/error` row (metrics.jsonl and .csv, summary.json's eval_errors,
+    the display) and None is returned."""
+    at = {"env_steps": loop.counters["env_steps"], "elapsed_s": loop.elapsed}
+    try:
+        result = evaluate(c, loop.train_state.params, seed)
+    except OpponentError as error:
+        row = at | {"eval/error": str(error)}
+        session.logger.write(row)
+        session.display.update(loop.counters, loop.elapsed, row)
+        return None
+    session.logger.write(at | result["metrics"])
+    return result
 
 
 class _Window:

@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -50,12 +51,13 @@ STDIN_COMMANDS = "boardsize 9\nclear_board\nplay b D4\n4 genmove w\nshowboard\n9
 
 @pytest.fixture(scope="module")
 def served(go_run):
-    """`python -m muzero.cli.gtp RUN_DIR` given STDIN_COMMANDS, started before the in-process
-    engine so that its work (imports, loading, compiling) overlaps the other tests.
+    """`python -O -m muzero.cli.gtp RUN_DIR` given STDIN_COMMANDS, started before the
+    in-process engine so that its work (imports, loading, compiling) overlaps the other tests.
+    Under -O, asserts are stripped: nothing the engine must do may hide in one.
     Returns the process and the file its stderr goes to."""
     stderr = open(go_run / "gtp_stderr.txt", "w")  # a file: a full pipe would block it
     process = subprocess.Popen(
-        [sys.executable, "-m", "muzero.cli.gtp", str(go_run), "--num-simulations", "2"],
+        [sys.executable, "-O", "-m", "muzero.cli.gtp", str(go_run), "--num-simulations", "2"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -204,7 +206,12 @@ def test_engine_over_stdin(served):
     assert responses[3].startswith("=4 ") and responses[-2] == "=9 "
     vertex = responses[3][3:]
     assert vertex != "D4" and (vertex == "pass" or vertex_to_action(vertex, 9) < 81)
+    board = responses[4].split("\n")
     assert " 4 . . . X" in responses[4]
+    assert board[-1].startswith("black to move")  # genmove w played its move, under -O too
+    if vertex != "pass":
+        row = next(line.split() for line in board if line.split()[:1] == [vertex[1:]])
+        assert row[1 + "ABCDEFGHJ".index(vertex[0].upper())] == "O"
 
 
 def one_line_error(capsys, argv, entry_point=main):
@@ -255,3 +262,50 @@ def test_short_match_against_gnugo(engine, go_run, capsys):
     assert json.loads(written[1].read_text())["summary"] == summary
     assert len(written[0].read_text().strip().split("\n")) == 3  # header and two games
     assert "MuZero as all: " in capsys.readouterr().out
+
+
+# A GTP engine that answers `name` and `quit` and hangs on anything else.
+HANGING_ENGINE = """import sys, time
+for line in sys.stdin:
+    command = line.split()[0] if line.split() else ""
+    if command == "quit":
+        print("= \\n", flush=True)
+        break
+    if command == "name":
+        print("= hanging\\n", flush=True)
+    else:
+        time.sleep(600)
+"""
+
+
+@pytest.fixture
+def hanging_engine(tmp_path):
+    """An executable that speaks GTP until it hangs (a stand-in for a stuck GNU Go)."""
+    path = tmp_path / "hanging-gnugo"
+    path.write_text(f"#!{sys.executable}\n{HANGING_ENGINE}")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_hung_engine_is_stopped_after_its_timeout(hanging_engine):
+    from muzero.cli.gnugo import EngineError, GtpProcess
+
+    engine = GtpProcess([str(hanging_engine)], timeout_s=60)  # Python's start, on a busy machine
+    assert engine.send("name") == "hanging"
+    engine.timeout_s = 0.5
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="gave no answer to 'genmove b' within 0.5 s"):
+        engine.send("genmove b")
+    assert time.monotonic() - started < 5
+    assert engine.process.poll() is not None  # stopped, not left running
+    engine.close()
+
+
+def test_a_hung_gnugo_ends_the_match_with_one_line(engine, go_run, hanging_engine, capsys):
+    from muzero.cli import gnugo
+
+    argv = [str(go_run), "--gnugo", str(hanging_engine), "--timeout", "1"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gnugo, "engine_from_args", lambda args: engine)  # the loaded agent
+        err = one_line_error(capsys, argv, gnugo.main)
+    assert "hanging-gnugo gave no answer to 'boardsize 9' within 1 s" in err

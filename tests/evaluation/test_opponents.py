@@ -190,3 +190,25 @@ def test_plugin_returning_an_illegal_move_is_named(tmp_path, monkeypatch, tictac
     bot = make_opponent("bad_bot:bot", "tic_tac_toe")
     with pytest.raises(OpponentError, match="returned 99, not a legal action"):
         play_match(tictactoe, bot, bot, 2, 0)
+
+
+def test_plugin_failing_on_import_or_in_play_is_one_opponent_error(
+    tmp_path, monkeypatch, tictactoe
+):
+    """The plug-in's own code raising (when imported, or when asked for a move) is an
+    OpponentError whose one line names the plug-in and the exception, not a traceback."""
+    write_plugin(tmp_path, monkeypatch, "broken_bot", "raise RuntimeError('no weights\\nhere')\n")
+    with pytest.raises(OpponentError) as error:
+        make_opponent("broken_bot:play", "tic_tac_toe")
+    message = str(error.value)
+    assert "importing 'broken_bot' raised RuntimeError: no weights here" in message
+    assert "\n" not in message
+    write_plugin(
+        tmp_path,
+        monkeypatch,
+        "raising_bot",
+        "def bot(observation, legal_mask):\n    raise KeyError('lost')\n",
+    )
+    bot = make_opponent("raising_bot:bot", "tic_tac_toe")
+    with pytest.raises(OpponentError, match="opponent 'raising_bot:bot' raised KeyError: 'lost'"):
+        play_match(tictactoe, bot, bot, 2, 0)

@@ -113,3 +113,28 @@ def test_puct_search_and_resnet_torso_run_in_the_loop(tmp_path):
     assert all(np.isfinite(row["learner/loss"]) for row in rows if "learner/loss" in row)
     consistency = [row["learner/consistency_loss"] for row in rows if "learner/loss" in row]
     assert consistency and all(-1.0 <= c <= 1.0 for c in consistency)
+
+
+def test_an_opponent_failing_in_evaluation_does_not_stop_training(smoke_run, tmp_path, monkeypatch):
+    """A plug-in opponent that plays an illegal move, in the periodic evaluation and the final
+    one: the run finishes, and each error is a row of metrics.jsonl and in summary.json."""
+    from muzero.evaluation.opponents import make_opponent
+
+    (tmp_path / "illegal_bot.py").write_text("def play(observation, legal_mask):\n    return 99\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = smoke(tmp_path, max_iterations=1)  # no update yet
+    evaluation = dataclasses.replace(base.eval, opponents=("illegal_bot:play",), interval_s=1e-6)
+    # The smoke run's functions, compiled for these very shapes: only the opponents change.
+    _, compiled = smoke_run
+    opponents = {"illegal_bot:play": make_opponent("illegal_bot:play", "tic_tac_toe")}
+    reuse = lambda config: dataclasses.replace(compiled, config=config, opponents=opponents)  # noqa: E731
+    monkeypatch.setattr(training, "build", reuse)
+    run_dir = training.run(base.replace(eval=evaluation))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["iterations"] == 1 and "eval" not in summary
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    errors = [row for row in rows if "eval/error" in row]
+    assert len(errors) == 2 and summary["eval_errors"] == errors  # after iteration 1, at the end
+    for row in errors:
+        assert "opponent 'illegal_bot:play' returned 99, not a legal action" in row["eval/error"]
+    assert checkpointing.resolve(run_dir)[1] == 1  # the final checkpoint was written
