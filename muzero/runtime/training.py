@@ -30,10 +30,9 @@ from muzero.acting.host_actor import HostActor, mark_interrupted
 from muzero.config import Config
 from muzero.evaluation.matches import evaluate
 from muzero.evaluation.opponents import OpponentError
-from muzero.learning.learner import FIRST_NONFINITE_UPDATE, NONFINITE_UPDATES, combine_metrics
 from muzero.runtime import checkpointing, memory
 from muzero.runtime.components import Components, build, init_state
-from muzero.runtime.loggers import MetricsLogger
+from muzero.runtime.loggers import MetricsLogger, MetricsWindow
 from muzero.runtime.plots import plot_run
 from muzero.runtime.runs import (
     check_resume_config,
@@ -177,7 +176,7 @@ def run(
     """Train until the config's budget is spent; returns the run directory. `display` is
     told the counters after every iteration and each log row (none by default)."""
     c, session, loop = _open_session(config, resume, display or _NoDisplay())
-    window = _Window(session.start, loop.counters)
+    window = MetricsWindow(session.start, loop.counters)
     try:
         with session.display, StopSignals() as signals:
             while signals.received is None and not _should_stop(
@@ -257,7 +256,7 @@ def _abandon_session(session: _Session) -> None:
 
 
 def _close_session(
-    c: Components, session: _Session, loop: _Loop, window: _Window
+    c: Components, session: _Session, loop: _Loop, window: MetricsWindow
 ) -> dict[str, Any]:
     """The last log row, checkpoint and snapshot; returns the session's summary."""
     counters, params = loop.counters, loop.train_state.params
@@ -285,7 +284,7 @@ def _close_session(
     }
 
 
-def _on_schedule(c: Components, session: _Session, loop: _Loop, window: _Window, now: float):
+def _on_schedule(c: Components, session: _Session, loop: _Loop, window: MetricsWindow, now: float):
     """Log, evaluate, checkpoint and snapshot, each when its interval has passed."""
     cfg, counters, params, last = c.config, loop.counters, loop.train_state.params, loop.last
     snapshot_every = cfg.run.snapshot_interval_s
@@ -342,60 +341,3 @@ def _evaluate(c: Components, session: _Session, loop: _Loop, seed: int) -> dict 
         return None
     session.logger.write(at | result["metrics"])
     return result
-
-
-class _Window:
-    """Device-side stats of the iterations since the last log row, reduced at flush time."""
-
-    def __init__(self, start: float, counters: dict):
-        self.reset(start, counters)
-
-    def reset(self, start: float, counters: dict) -> None:
-        self.start = start
-        self.start_env_steps = counters["env_steps"]
-        self.start_updates = counters["updates"]
-        self.stats, self.metrics = [], []
-        self.act_s = self.learn_s = 0.0
-
-    def add(self, stats, metrics, act_s: float, learn_s: float) -> None:
-        self.stats.append(stats)
-        if metrics is not None:
-            self.metrics.append(metrics)
-        self.act_s += act_s
-        self.learn_s += learn_s
-
-    def pending_episodes(self) -> int:
-        return int(sum(float(s.episodes) for s in self.stats))
-
-    def flush(self, now: float, counters: dict, elapsed: float) -> dict[str, Any]:
-        wall = max(now - self.start, 1e-9)
-        row: dict[str, Any] = {
-            "env_steps": counters["env_steps"],
-            "iterations": counters["iterations"],
-            "updates": counters["updates"],
-            "elapsed_s": elapsed,
-        }
-        if self.stats:
-            totals = jax.device_get(jax.tree.map(lambda *x: sum(x), *self.stats))
-            counters["episodes"] += int(totals.episodes)
-            row["episodes"] = counters["episodes"]
-            if totals.episodes > 0:
-                row["actor/episode_return"] = totals.return_sum / totals.episodes
-                row["actor/episode_length"] = totals.length_sum / totals.episodes
-            row["actor/env_steps_per_s"] = (counters["env_steps"] - self.start_env_steps) / wall
-            row["learner/updates_per_s"] = (counters["updates"] - self.start_updates) / wall
-            row["perf/act_fraction"] = self.act_s / wall
-            row["perf/learn_fraction"] = self.learn_s / wall
-            row["perf/other_fraction"] = max(0.0, 1 - (self.act_s + self.learn_s) / wall)
-        if self.metrics:
-            combined = jax.device_get(combine_metrics(self.metrics))
-            if combined[NONFINITE_UPDATES] == 0:
-                del combined[FIRST_NONFINITE_UPDATE]  # no skipped update to name
-            row.update({k: v.item() for k, v in combined.items()})
-        self.reset(now, counters)
-        return row
-
-    def check_finite(self, updates: int) -> None:
-        """`stopping.check_finite` over the updates since the last log row."""
-        if self.metrics:
-            check_finite(jax.device_get(combine_metrics(self.metrics)), updates)
