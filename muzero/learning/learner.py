@@ -192,7 +192,9 @@ def make_learn_fn(update: UpdateFn, num_updates: int) -> UpdateFn:
 
     step = jax.jit(one_update, donate_argnums=(0, 1))
     split = jax.jit(lambda key: jax.random.split(key, num_updates))
-    average = jax.jit(combine_metrics)
+    # A function of its own, so this learner's compile cache is its own (jit shares one
+    # cache between wrappers of the same function).
+    average = jax.jit(lambda history: combine_metrics(history))
 
     def learn(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         priority, max_priority = replay.priority, replay.max_priority
