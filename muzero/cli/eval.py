@@ -124,6 +124,7 @@ def prepare(args: argparse.Namespace):
                 f"{', '.join(map(str, steps)) or 'none'}"
             )
         step = args.step
+    checkpointing.verify_params(run_dir, step)  # a damaged file fails here, before compiling
     spec = envs.spec(config.env)
     opponents = (
         [name.strip() for name in args.opponents.split(",") if name.strip()]
@@ -315,7 +316,10 @@ def main(argv: list[str] | None = None) -> None:
         mistakes = mistake_positions(args.mistake_positions, config.env.id)
     except (ValueError, checkpointing.CheckpointError) as error:
         fail(str(error))
-    results = run_evaluation(run_dir, step, config, args.seed, not args.no_video, mistakes)
+    try:
+        results = run_evaluation(run_dir, step, config, args.seed, not args.no_video, mistakes)
+    except checkpointing.CheckpointError as error:  # damage only the array data shows
+        fail(str(error))
     written = write_results(run_dir, results)
     print_results(results)
     for path in written:

@@ -4,16 +4,21 @@ A checkpoint holds everything a run needs to continue as if never stopped: param
 optimizer state, replay, actor (environment states), RNG key and counters. Orbax writes each
 step into a temporary directory and renames it when complete, so a process killed mid-write
 leaves the previous checkpoint intact.
+
+Every load first checks the files (`verify`: metadata and the byte ranges the array index
+promises), so a damaged checkpoint ends in one line naming the file rather than a traceback
+after allocation.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import pathlib
 from typing import Any
 
 import orbax.checkpoint as ocp
+
+from muzero.runtime.checkpoint_files import item_problem
 
 # Orbax logs every save at INFO; keep the console for the progress bar.
 logging.getLogger("absl").setLevel(logging.WARNING)
@@ -74,16 +79,17 @@ def snapshot_steps(run_dir: pathlib.Path) -> list[int]:
 
 def restore_params(run_dir: pathlib.Path, step: int, target: Any) -> Any:
     """Parameters of `step`, from its checkpoint if one is kept, else from its snapshot."""
+    verify_params(run_dir, step)
     if (checkpoint_dir(run_dir) / str(step)).is_dir():
         return restore(run_dir, step, target, item="params")
     directory = snapshot_dir(run_dir) / str(step)
-    if not directory.is_dir():
-        raise CheckpointError(f"{run_dir} has no checkpoint or snapshot of iteration {step}")
     try:
         with ocp.StandardCheckpointer() as checkpointer:
             return checkpointer.restore(directory, target)
     except Exception as error:  # orbax raises many types for a damaged directory
-        raise CheckpointError(f"snapshot {directory} is unreadable: {error}") from error
+        raise CheckpointError(
+            f"snapshot {directory} is unreadable: {_root_cause(error)}"
+        ) from error
 
 
 def resolve(path: pathlib.Path) -> tuple[pathlib.Path, int]:
@@ -107,21 +113,29 @@ def resolve(path: pathlib.Path) -> tuple[pathlib.Path, int]:
     return run_dir, step
 
 
-def verify(run_dir: pathlib.Path, step: int) -> None:
-    """Read a checkpoint's metadata (cheap, no arrays) so a damaged one fails before compile.
+def verify(run_dir: pathlib.Path, step: int, items: tuple[str, ...] = ("state", "params")) -> None:
+    """Check a checkpoint's files without reading an array (metadata, and that every data file
+    holds the bytes its index promises), so a damaged one fails before compile and allocation.
 
     Damage that only the array data shows is caught by `restore`, also with a one-line error.
     """
     directory = checkpoint_dir(run_dir) / str(step)
-    for item in ("state", "params"):
-        metadata = directory / item / "_METADATA"
-        try:
-            json.loads(metadata.read_text())
-        except (OSError, ValueError) as error:
-            reason = "missing" if isinstance(error, OSError) else "not valid JSON"
-            raise CheckpointError(
-                f"checkpoint {directory} is unreadable: {item}/_METADATA is {reason}"
-            ) from error
+    for item in items:
+        problem = item_problem(directory / item)
+        if problem:
+            raise CheckpointError(f"checkpoint {directory} is damaged: {item}/{problem}")
+
+
+def verify_params(run_dir: pathlib.Path, step: int) -> None:
+    """`verify` for the parameters of `step`: its checkpoint's, else its snapshot's."""
+    if (checkpoint_dir(run_dir) / str(step)).is_dir():
+        return verify(run_dir, step, items=("params",))
+    directory = snapshot_dir(run_dir) / str(step)
+    if not directory.is_dir():
+        raise CheckpointError(f"{run_dir} has no checkpoint or snapshot of iteration {step}")
+    problem = item_problem(directory)
+    if problem:
+        raise CheckpointError(f"snapshot {directory} is damaged: {problem}")
 
 
 def restore(run_dir: pathlib.Path, step: int, target: Any, item: str = "state") -> Any:
@@ -134,8 +148,16 @@ def restore(run_dir: pathlib.Path, step: int, target: Any, item: str = "state") 
             )
             return restored[item]
     except Exception as error:  # orbax raises many types for a damaged directory
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise CheckpointError(
-            f"checkpoint {directory} is unreadable or does not match this config "
-            f"({type(error).__name__}: {first_line[:200]})"
+            f"checkpoint {directory} is unreadable or does not match this config: reading "
+            f"{item}/ failed ({_root_cause(error)})"
         ) from error
+
+
+def _root_cause(error: BaseException) -> str:
+    """The first line of the innermost exception: orbax wraps tensorstore's error, which names
+    the array and the database ("Error reading "params.w/0.0" in OCDBT database at ...")."""
+    while (error.__cause__ or error.__context__) is not None:
+        error = error.__cause__ or error.__context__
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0][:300] if text else ''}"
