@@ -26,9 +26,11 @@ SIMS   ?=
 OPPONENT ?=
 SEAT   ?= first
 LEVEL  ?= 1
+SOAK_SECONDS  ?= 3600
+SOAK_INTERVAL ?= 60
 SOURCES := $(wildcard muzero envs configs tests experiments examples)
 
-.PHONY: help install lock need-run train eval elo play diagnose gtp gnugo test test-slow bench lint format clean
+.PHONY: help install lock need-run train eval elo play diagnose gtp gnugo test test-slow soak bench lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -105,6 +107,9 @@ test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
 
 test-slow: $(STAMP)  ## long learning tests and long end-to-end runs
 	$(BIN)/python -m pytest -m slow -q
+
+soak: $(STAMP)  ## an hour of connect_four, resident memory sampled each minute into <run>/memory.csv: make soak [SOAK_SECONDS=3600] [SOAK_INTERVAL=60]
+	$(BIN)/python experiments/soak.py --seconds $(SOAK_SECONDS) --interval $(SOAK_INTERVAL) $(ARGS)
 
 bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole atari100k']
 	$(BIN)/python -m muzero.cli.bench $(BENCH_ENVS) $(ARGS)

@@ -56,3 +56,20 @@ def test_training_experiment_tiny(name, tmp_path):
     module = importlib.import_module(f"experiments.{name}")
     folder = module.main(["--tiny", "--out", str(tmp_path)])
     check_folder(folder)
+
+
+def test_soak_compares_memory_after_the_replay_fills_with_its_level_then():
+    from experiments import soak
+
+    def at(t, mb, full):
+        return {"elapsed_s": t, "rss_bytes": mb * 10**6, "env_steps": t, "replay_full": full}
+
+    # Growth before the replay is full does not count; after it, 4% passes and 6% does not.
+    samples = [at(60, 500, False), at(120, 900, True), at(180, 936, True), at(240, 920, True)]
+    summary = soak.summarize(samples)
+    assert summary["rss_at_full_bytes"] == 900e6 and summary["rss_max_after_bytes"] == 936e6
+    assert summary["within_tolerance"] and summary["samples_after_full"] == 2
+    assert "within 5%" in soak.summary_line("connect_four", 3600, summary)
+    assert not soak.summarize([*samples, at(300, 955, True)])["within_tolerance"]
+    never = soak.summarize(samples[:1])
+    assert not never["replay_full"] and "never filled" in soak.summary_line("x", 60, never)

@@ -124,6 +124,7 @@ def prepare(args: argparse.Namespace):
                 f"{', '.join(map(str, steps)) or 'none'}"
             )
         step = args.step
+    checkpointing.verify_params(run_dir, step)  # a damaged file fails here, before compiling
     spec = envs.spec(config.env)
     opponents = (
         [name.strip() for name in args.opponents.split(",") if name.strip()]
@@ -318,7 +319,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(error))
     try:
         results = run_evaluation(run_dir, step, config, args.seed, not args.no_video, mistakes)
-    except OpponentError as error:  # a plug-in that raised or played an illegal move
+    # a plug-in that raised or played an illegal move; damage only the array data shows
+    except (OpponentError, checkpointing.CheckpointError) as error:
         fail(str(error))
     written = write_results(run_dir, results)
     print_results(results)

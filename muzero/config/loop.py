@@ -155,7 +155,10 @@ class RunConfig:
     checkpoints_to_keep: int = 2
     """Newest checkpoints kept on disk."""
     snapshot_interval_s: float = 300.0
-    """Seconds between parameter-only snapshots, all kept (Elo over training); 0 = none."""
+    """Seconds between parameter-only snapshots (Elo over training); 0 = none."""
+    snapshots_to_keep: int = 0
+    """Newest snapshots kept on disk, besides the untrained one (iteration 0, the first point
+    of an Elo curve) that is always kept; 0 = keep every snapshot."""
     runs_dir: str = "runs"
     """Runs are written to <runs_dir>/<preset>/<timestamp>/."""
     progress: bool = True
@@ -173,7 +176,7 @@ class RunConfig:
             self.checkpoint_interval_s,
         )
         at_least(self, "run", 1, "checkpoints_to_keep")
-        at_least(self, "run", 0, "snapshot_interval_s")
+        at_least(self, "run", 0, "snapshot_interval_s", "snapshots_to_keep")
         check(
             self.time_budget_s > 0 or self.max_env_steps > 0 or self.max_iterations > 0,
             "run.time_budget_s",

@@ -227,6 +227,7 @@ def _open_session(
             loop.replay = mark_interrupted(loop.replay)
     resumed_at = loop.counters["env_steps"] if start_step else None
     logger = MetricsLogger(run_dir, config.run.tensorboard, resume_env_steps=resumed_at)
+    checkpointing.remove_temporary(run_dir)  # what saves killed mid-write left
     manager = checkpointing.make_manager(run_dir, config.run.checkpoints_to_keep)
     if start_step is None and config.run.snapshot_interval_s > 0:
         # The untrained network too: the first point of an Elo-over-training curve.
@@ -267,7 +268,8 @@ def _close_session(
     state = loop.host_copy(window.pending_episodes())
     checkpointing.save(session.manager, counters["iterations"], state, params)
     if c.config.run.snapshot_interval_s > 0:
-        checkpointing.save_snapshot(session.run_dir, counters["iterations"], params)
+        keep = c.config.run.snapshots_to_keep
+        checkpointing.save_snapshot(session.run_dir, counters["iterations"], params, keep=keep)
     session.manager.wait_until_finished()
     session.manager.close()
     if session.host_actor is not None:
@@ -305,7 +307,8 @@ def _on_schedule(c: Components, session: _Session, loop: _Loop, window: MetricsW
         checkpointing.save(session.manager, counters["iterations"], state, params)
         last["checkpoint"] = time.perf_counter()
     if snapshot_every > 0 and now - last["snapshot"] >= snapshot_every:
-        checkpointing.save_snapshot(session.run_dir, counters["iterations"], params)
+        keep = cfg.run.snapshots_to_keep
+        checkpointing.save_snapshot(session.run_dir, counters["iterations"], params, keep=keep)
         last["snapshot"] = time.perf_counter()
 
 

@@ -144,3 +144,49 @@ def test_resume_refuses_a_change_the_checkpoint_cannot_hold(smoke_run, tmp_path)
     result = train("--resume", str(run_dir), "--network.hidden-size", "48")
     assert_one_line_error(result, "network.hidden_size", "32 -> 48")
     assert (run_dir / "config.json").read_bytes() == saved
+
+
+def damaged_copy(smoke_run, tmp_path, folder, how="truncate"):
+    """A copy of the smoke run whose largest array file under `folder` is cut in half
+    (truncate) or overwritten with as many 0xff bytes (overwrite)."""
+    import shutil
+
+    run_dir = shutil.copytree(smoke_run[0], tmp_path / "run")
+    files = [p for p in (run_dir / folder / "ocdbt.process_0").rglob("*") if p.is_file()]
+    damaged = max(files, key=lambda p: p.stat().st_size)
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[: len(data) // 2] if how == "truncate" else b"\xff" * len(data))
+    return run_dir, damaged
+
+
+def test_truncated_checkpoint_is_named_before_compiling(smoke_run, tmp_path):
+    run_dir, damaged = damaged_copy(smoke_run, tmp_path, "checkpoints/12/state")
+    result = train("--resume", str(run_dir))
+    assert "Traceback" not in result.stderr
+    assert_one_line_error(result, "checkpoints/12", f"state/ocdbt.process_0/d/{damaged.name}")
+
+
+@pytest.mark.parametrize(
+    "folder, args, how, needles",
+    [
+        ("checkpoints/12/params", [], "truncate", ["truncated"]),
+        ("snapshots/0", ["--step", "0"], "truncate", ["truncated"]),
+        # Same length, so only reading the arrays shows it: orbax's error names the array.
+        ("checkpoints/12/params", [], "overwrite", ["reading params/ failed", "Error reading"]),
+    ],
+)
+def test_eval_names_a_damaged_parameter_file(
+    smoke_run, tmp_path, capsys, folder, args, how, needles
+):
+    from muzero.cli import eval as eval_cli
+
+    run_dir, damaged = damaged_copy(smoke_run, tmp_path, folder, how)
+    with pytest.raises(SystemExit) as exit_info:
+        eval_cli.main([str(run_dir), "--games", "1", "--mistake-positions", "0", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and len(err.splitlines()) == 1, err
+    assert str(run_dir / folder.removesuffix("/params")) in err
+    assert all(needle in err for needle in needles), err
+    if how == "truncate":
+        assert damaged.name in err
