@@ -4,6 +4,7 @@ command line does not name."""
 
 import dataclasses
 import json
+import shutil
 import sys
 
 import pytest
@@ -25,12 +26,11 @@ def plugin_folder(tmp_path, monkeypatch):
             del sys.modules[name]
 
 
-def fake_run(folder, opponents=("random",)):
-    """A smoke run's config.json and a checkpoint folder: enough for every check made
-    before a command loads parameters."""
+def copy_run(smoke_run, folder, opponents=("random",)):
+    """A copy of the smoke run whose config.json names `opponents`."""
+    shutil.copytree(smoke_run[0], folder)
     config = get_preset("smoke")
     config = config.replace(eval=dataclasses.replace(config.eval, opponents=opponents))
-    (folder / "checkpoints" / "1").mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps(to_dict(config)))
     return folder
 
@@ -43,11 +43,13 @@ def one_line_error(capsys, entry_point, argv):
     return err
 
 
-def test_a_plugin_that_raises_on_import_is_a_one_line_error(tmp_path, plugin_folder, capsys):
+def test_a_plugin_that_raises_on_import_is_a_one_line_error(
+    smoke_run, tmp_path, plugin_folder, capsys
+):
     from muzero.cli import elo, eval, train
 
     (plugin_folder / "crashing_bot.py").write_text("raise RuntimeError('no weights here')\n")
-    run_dir = fake_run(tmp_path / "run")
+    run_dir = copy_run(smoke_run, tmp_path / "run")
     expected = "opponent 'crashing_bot:play': importing 'crashing_bot' raised RuntimeError: no"
     for entry_point, argv in (
         (eval.main, [str(run_dir), "--opponent", "crashing_bot:play"]),
@@ -77,7 +79,7 @@ def play(observation, legal_mask):
 
 
 def test_a_run_directory_cannot_make_a_command_import_its_plugins(
-    tmp_path, plugin_folder, monkeypatch, capsys
+    smoke_run, tmp_path, plugin_folder, monkeypatch, capsys
 ):
     """config.json names `marker_bot:play`, whose import writes a marker file: loading,
     evaluating and resuming the run import it only when the command line names it."""
@@ -86,7 +88,7 @@ def test_a_run_directory_cannot_make_a_command_import_its_plugins(
 
     marker = tmp_path / "imported"
     (plugin_folder / "marker_bot.py").write_text(MARKER_BOT.format(marker=str(marker)))
-    run_dir = fake_run(tmp_path / "run", opponents=("random", "marker_bot:play"))
+    run_dir = copy_run(smoke_run, tmp_path / "run", opponents=("random", "marker_bot:play"))
     resumed = []
     monkeypatch.setattr(train, "train", lambda config, spec, resume: resumed.append(config))
 
