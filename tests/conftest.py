@@ -60,10 +60,10 @@ def atari_smoke_run(tmp_path_factory):
     return training.run(config)
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_itemcollected(item):
     """`make test` spreads the tests over every core (pytest-xdist, --dist loadgroup): the
-    tests that share a session run go to one worker, so that run is trained once."""
-    for item in items:
-        for fixture in ("smoke_run", "atari_smoke_run"):
-            if fixture in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.xdist_group(fixture))
+    tests that share a session run go to one worker, so that run is trained once. (Marked as
+    each test is collected, before xdist reads the groups.)"""
+    for fixture in ("smoke_run", "atari_smoke_run"):
+        if fixture in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(fixture))
