@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     steps = pick_steps(checkpointing.snapshot_steps(run_dir), args.max_checkpoints)
     try:
         games = play_all(run_dir, config, steps, anchors, args)
-    except OpponentError as error:  # a plug-in anchor that raised or played an illegal move
+    # a plug-in anchor that raised or played an illegal move; a snapshot damaged on disk
+    except (OpponentError, checkpointing.CheckpointError) as error:
         fail(str(error))
     results = tally(games)
     per_iteration = config.actor.unroll_length * config.actor.num_envs

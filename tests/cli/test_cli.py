@@ -190,3 +190,15 @@ def test_eval_names_a_damaged_parameter_file(
     assert all(needle in err for needle in needles), err
     if how == "truncate":
         assert damaged.name in err
+
+
+def test_elo_names_a_damaged_snapshot(smoke_run, tmp_path, capsys):
+    from muzero.cli import elo
+
+    run_dir, damaged = damaged_copy(smoke_run, tmp_path, "snapshots/0")
+    with pytest.raises(SystemExit) as exit_info:
+        elo.main([str(run_dir), "--games", "1", "--anchors", "random", "--max-checkpoints", "2"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and len(err.splitlines()) == 1, err
+    assert damaged.name in err and "truncated" in err
