@@ -63,11 +63,13 @@ def register_preset_environment(preset: str) -> None:
         PRESETS[preset]()
 
 
-# What a resumed run may change: how long it goes on, how it logs and saves, and how it is
-# evaluated. Everything else shapes the arrays a checkpoint holds (network, replay, actor,
-# environment) or the learning those arrays came from, so a change would either fail the
-# restore or silently make the run a different experiment.
+# What a resumed run may change: how long it goes on, how it logs and saves, how it is
+# evaluated, and the peak learning rate (the remedy for a run stopped by a non-finite update;
+# the optimizer state does not depend on it). Everything else shapes the arrays a checkpoint
+# holds (network, replay, actor, environment, optimizer) or the learning those arrays came
+# from, so a change would either fail the restore or silently make it a different experiment.
 RESUMABLE_SECTIONS = ("run", "eval")
+RESUMABLE_FIELDS = ("learner.learning_rate",)
 FIXED_FIELDS = ("run.seed",)
 
 
@@ -89,11 +91,14 @@ def check_resume_config(saved: Config, config: Config) -> None:
     after = _flatten(json.loads(json.dumps(to_dict(config))))
     for name in sorted(before.keys() | after.keys()):
         old, new = before.get(name), after.get(name)
-        resumable = name.split(".")[0] in RESUMABLE_SECTIONS and name not in FIXED_FIELDS
+        resumable = name in RESUMABLE_FIELDS or (
+            name.split(".")[0] in RESUMABLE_SECTIONS and name not in FIXED_FIELDS
+        )
         if old != new and not resumable:
             raise checkpointing.CheckpointError(
                 f"a resumed run cannot change {name} ({old!r} -> {new!r}); only the run.* "
-                "budget, logging and checkpoint settings (not run.seed) and eval.* may change"
+                "budget, logging and checkpoint settings (not run.seed), eval.* and "
+                "learner.learning_rate may change"
             )
 
 

@@ -68,5 +68,6 @@ def check_finite(metrics: dict[str, Any], updates: int) -> None:
     raise NonFiniteError(
         f"the learner produced NaN or Inf at update {first + 1} ({skipped} of the updates up "
         f"to {updates} skipped; their means: {losses}); the run stopped without saving, so "
-        "its last checkpoint holds finite parameters"
+        "its last checkpoint holds finite parameters (a resume may lower "
+        "--learner.learning-rate)"
     )
