@@ -111,6 +111,7 @@ def make_act_fn(env: Env, search: SearchFn, config: Config) -> ActFn:
             truncated=next_ts.truncated,
             root_value=out.root_value,
             policy=out.policy_target,
+            legal_mask=ts.legal_mask,
         )
         stats = ActStats(
             env_steps=jnp.float32(num_envs),

@@ -121,7 +121,7 @@ class HostActor:
         num_steps = self.config.actor.unroll_length
         groups = self.groups
         keys = jax.random.split(key, num_steps * len(groups)).reshape(num_steps, len(groups))
-        records = [[] for _ in groups]  # per group and step: (frame, action, search output)
+        records = [[] for _ in groups]  # per group and step: (time step, action, search output)
         results = [[] for _ in groups]  # per group and step: (reward, terminated, truncated)
         finished = {"episodes": 0, "return_sum": 0.0, "length_sum": 0}
 
@@ -156,7 +156,7 @@ class HostActor:
     @staticmethod
     def _send(group: _Group, action_dev: Array, out: SearchOutput, records: list) -> None:
         action = np.asarray(action_dev)  # waits for this group's search only
-        records.append((group.timestep.observation, action_dev, out))
+        records.append((group.timestep, action_dev, out))
         group.env.send(action)
         group.prev_action = action
 
@@ -183,16 +183,17 @@ def _assemble(records: list, results: list) -> Trajectory:
     """Per-group lists of T steps -> one Trajectory [T, E] (groups side by side)."""
 
     def column(g: int) -> Trajectory:
-        frames, actions, outs = zip(*records[g], strict=True)
+        timesteps, actions, outs = zip(*records[g], strict=True)
         rewards, terminated, truncated = (np.stack(x) for x in zip(*results[g], strict=True))
         return Trajectory(
-            observation=jnp.asarray(np.stack(frames)),
+            observation=jnp.asarray(np.stack([ts.observation for ts in timesteps])),
             action=jnp.stack(actions),
             reward=jnp.asarray(rewards),
             terminated=jnp.asarray(terminated),
             truncated=jnp.asarray(truncated),
             root_value=jnp.stack([o.root_value for o in outs]),
             policy=jnp.stack([o.policy_target for o in outs]),
+            legal_mask=jnp.asarray(np.stack([ts.legal_mask for ts in timesteps])),
         )
 
     columns = [column(g) for g in range(len(records))]

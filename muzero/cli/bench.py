@@ -145,6 +145,7 @@ def _replay_functions(config, spec):
             truncated=jnp.zeros((t, e), bool),
             root_value=jnp.zeros((t, e)),
             policy=jnp.full((t, e, spec.num_actions), 1.0 / spec.num_actions),
+            legal_mask=jnp.ones((t, e, spec.num_actions), bool),
         )
 
     sample = jax.jit(

@@ -15,12 +15,19 @@ import dataclasses
 from muzero.config.agent import NetworkConfig, SearchConfig, SupportConfig
 from muzero.config.checks import check
 from muzero.config.environment import EnvConfig, HistoryConfig
-from muzero.config.loop import ActorConfig, EvalConfig, LearnerConfig, ReplayConfig, RunConfig
+from muzero.config.loop import (
+    ActorConfig,
+    EvalConfig,
+    LearnerConfig,
+    ReanalyzeConfig,
+    ReplayConfig,
+    RunConfig,
+)
 
 __all__ = [
     "ActorConfig", "Config", "EnvConfig", "EvalConfig", "HistoryConfig", "LearnerConfig",
-    "NetworkConfig", "ReplayConfig", "RunConfig", "SearchConfig", "SupportConfig", "from_dict",
-    "to_dict",
+    "NetworkConfig", "ReanalyzeConfig", "ReplayConfig", "RunConfig", "SearchConfig",
+    "SupportConfig", "from_dict", "to_dict",
 ]  # fmt: skip
 
 
@@ -37,6 +44,7 @@ class Config:
     actor: ActorConfig = dataclasses.field(default_factory=ActorConfig)
     replay: ReplayConfig = dataclasses.field(default_factory=ReplayConfig)
     learner: LearnerConfig = dataclasses.field(default_factory=LearnerConfig)
+    reanalyze: ReanalyzeConfig = dataclasses.field(default_factory=ReanalyzeConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
 

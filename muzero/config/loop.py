@@ -89,6 +89,12 @@ class LearnerConfig:
     real positions also read the imagined ones. 0 = off; needs network.projection_size > 0."""
     updates_per_iteration: int = 8
     """Updates after every acting call (one jitted scan)."""
+    td_age_steps: int = 0
+    """EfficientZero's off-policy correction (Ye et al. 2021, section 4.3): the value target
+    of a position whose data is this many environment steps old bootstraps one step earlier,
+    twice as old two steps earlier, and so on down to one step (td = max(1, n - age //
+    td_age_steps)), since old actions say less about what the current policy would earn.
+    EfficientZero: 30% of the run's steps. 0 = off (every position uses n = td_steps)."""
 
     def __post_init__(self) -> None:
         fields = ("batch_size", "unroll_steps", "td_steps", "updates_per_iteration")
@@ -103,7 +109,44 @@ class LearnerConfig:
             self.final_lr_fraction,
         )
         at_least(self, "learner", 0, "weight_decay", "max_grad_norm", "value_loss_weight")
-        at_least(self, "learner", 0, "consistency_loss_weight")
+        at_least(self, "learner", 0, "consistency_loss_weight", "td_age_steps")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReanalyzeConfig:
+    """MuZero Reanalyze (Schrittwieser et al. 2021; MuZero appendix H): fresh targets for
+    replayed positions, computed inside every update (one batched, jitted step)."""
+
+    policy: bool = False
+    """Re-run the self-play search with the latest parameters at the K + 1 unrolled positions
+    of every sampled position, and train the policy towards its result instead of the search
+    that was run when the position was played."""
+    value: bool = False
+    """Bootstrap the n-step value target from the target network (`target_update_interval`)
+    evaluated at the bootstrap position now, instead of the search value stored at acting
+    time (EfficientZero: the target network's predicted value)."""
+    value_source: Literal["network", "search"] = "network"
+    """With `value`: the target network's predicted value (EfficientZero, cheap) or the root
+    value of a search with the target network (as at acting time, K + 1 more searches per
+    sampled position)."""
+    num_simulations: int = 0
+    """Simulations of the reanalysis searches; 0 = search.num_simulations."""
+    target_update_interval: int = 200
+    """Updates between copies of the parameters into the target network (EfficientZero 200)."""
+
+    def __post_init__(self) -> None:
+        check(
+            self.value_source in ("network", "search"),
+            "reanalyze.value_source",
+            "must be 'network' or 'search'",
+            self.value_source,
+        )
+        at_least(self, "reanalyze", 0, "num_simulations")
+        at_least(self, "reanalyze", 1, "target_update_interval")
+
+    @property
+    def uses_target_network(self) -> bool:
+        return self.value
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,8 @@ from flax import struct
 
 from muzero.config import Config
 from muzero.learning.losses import LossInfo, consistency_targets, muzero_loss
-from muzero.learning.targets import UnrollTargets, batch_targets
+from muzero.learning.reanalyze import make_reanalyze_fn, refresh_target
+from muzero.learning.targets import UnrollTargets, batch_targets, off_policy_td
 from muzero.model.networks import Model
 from muzero.model.unroll import unroll
 from muzero.model.value_transforms import make_support
@@ -25,6 +26,8 @@ class TrainState(struct.PyTreeNode):
     params: Params
     opt_state: optax.OptState
     step: Array  # [] int32, updates applied
+    # The reanalysis target network (`muzero.learning.reanalyze`), or None without one.
+    target_params: Params | None = None
 
 
 def learning_rate_schedule(config: Config) -> optax.Schedule:
@@ -47,11 +50,17 @@ def make_optimizer(config: Config) -> optax.GradientTransformation:
 
 
 def init_train_state(
-    model: Model, optimizer: optax.GradientTransformation, key: PRNGKey
+    model: Model,
+    optimizer: optax.GradientTransformation,
+    key: PRNGKey,
+    target_network: bool = False,
 ) -> TrainState:
     params = model.init(key)
     return TrainState(
-        params=params, opt_state=optimizer.init(params), step=jnp.zeros((), jnp.int32)
+        params=params,
+        opt_state=optimizer.init(params),
+        step=jnp.zeros((), jnp.int32),
+        target_params=jax.tree.map(jnp.copy, params) if target_network else None,
     )
 
 
@@ -86,12 +95,15 @@ UpdateFn = Callable[
 def make_update_fn(
     model: Model, optimizer: optax.GradientTransformation, config: Config, spec: EnvSpec
 ) -> UpdateFn:
-    """One update: sample a prioritized batch, take a gradient step, write back priorities."""
+    """One update: sample a prioritized batch, reanalyse it (if configured), take a gradient
+    step, write back priorities, refresh the target network on schedule."""
     lc, rc = config.learner, config.replay
     value_support = make_support(config.network.value_support)
     reward_support = make_support(config.network.reward_support)
     discount = tree_discount(config, spec)
     consistency = lc.consistency_loss_weight
+    reanalysis = config.reanalyze.policy or config.reanalyze.value
+    reanalyze = make_reanalyze_fn(model, config, spec) if reanalysis else None
 
     def loss(params: Params, sample: replay_lib.Sample, targets: UnrollTargets):
         predictions = unroll(
@@ -111,10 +123,12 @@ def make_update_fn(
             consistency_target=target_projection,
         )
 
-    def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
+    def sample_targets(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
+        """A batch and its targets (reanalysed, with off-policy horizons, as configured)."""
+        k_sample, k_reanalyze = jax.random.split(key) if reanalysis else (key, None)
         sample = replay_lib.sample(
             replay,
-            key,
+            k_sample,
             batch_size=lc.batch_size,
             unroll_steps=lc.unroll_steps,
             td_steps=lc.td_steps,
@@ -122,20 +136,47 @@ def make_update_fn(
             importance_exponent=rc.importance_exponent,
             history_frames=config.history.frames,
             action_planes=config.history.action_planes,
-            next_observations=consistency > 0,
+            next_observations=consistency > 0 or config.reanalyze.policy,
         )
+        horizon, window, metrics = None, sample.window, {}
+        if lc.td_age_steps:  # the age is counted in records of a column: E env steps each
+            age = sample.age * replay.action.shape[0]
+            horizon = off_policy_td(age, lc.td_steps, lc.td_age_steps)
+            metrics["learner/value_horizon"] = jnp.mean(horizon.astype(jnp.float32))
+        if reanalyze is not None:
+            full = jnp.full((lc.batch_size,), lc.td_steps, jnp.int32)
+            window, reanalysed = reanalyze(
+                state.params, state.target_params, replay, sample,
+                full if horizon is None else horizon, k_reanalyze,
+            )  # fmt: skip
+            metrics.update(reanalysed)
         targets = batch_targets(
-            sample.window, unroll_steps=lc.unroll_steps, td_steps=lc.td_steps, discount=discount
+            window,
+            unroll_steps=lc.unroll_steps,
+            td_steps=lc.td_steps,
+            discount=discount,
+            horizon=horizon,
         )
+        return sample, targets, metrics
+
+    def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
+        sample, targets, extra = sample_targets(state, replay, key)
         grads, info = jax.grad(loss, has_aux=True)(state.params, sample, targets)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         grad_norm = optax.tree.norm(grads)
-        new_state = TrainState(params=params, opt_state=opt_state, step=state.step + 1)
+        step = state.step + 1
+        target = config.reanalyze.target_update_interval
+        new_state = TrainState(
+            params=params,
+            opt_state=opt_state,
+            step=step,
+            target_params=refresh_target(state.target_params, params, step, target),
+        )
         written = replay_lib.update_priorities(replay, sample.index, info.priority)
         finite = jnp.isfinite(info.total) & jnp.isfinite(grad_norm)
         finite &= jnp.isfinite(optax.tree.norm(params))
-        metrics = _update_metrics(info, grad_norm, finite, state.step, consistency > 0)
+        metrics = _update_metrics(info, grad_norm, finite, state.step, consistency > 0) | extra
         # NaN or Inf anywhere (the data, the loss, the gradients, parameters that overflowed)
         # skips the whole update: state and priorities stay as they were, so nothing
         # non-finite reaches a checkpoint, and the metrics tell the loop, which stops the run.

@@ -39,12 +39,22 @@ class UnrollTargets(struct.PyTreeNode):
     policy_mask: Array  # [K+1]
 
 
-def n_step_values(window: Window, num_starts: int, td_steps: int, discount: float) -> Array:
+def n_step_values(
+    window: Window,
+    num_starts: int,
+    td_steps: int,
+    discount: float,
+    horizon: Array | None = None,
+) -> Array:
     """[num_starts] value targets z_k for k = 0 .. num_starts-1 (formula in the module doc).
 
     Vectorised over [num_starts, td_steps] offsets rather than looped: with Monte-Carlo
     horizons (n = 42 in connect four) a sequential loop dominated the update's time on CPU.
+    `horizon` (a traced int in 1 .. td_steps) bootstraps after that many steps instead of n:
+    EfficientZero's off-policy correction shortens it for old data (`off_policy_td`).
     """
+    if horizon is not None:
+        return _n_step_values_within(window, num_starts, td_steps, discount, horizon)
     ended = window.terminated.astype(bool) | window.truncated.astype(bool)
     positions = jnp.arange(num_starts)[:, None] + jnp.arange(td_steps)[None, :]  # [S, n]
     ended_at = ended[positions]
@@ -61,10 +71,47 @@ def n_step_values(window: Window, num_starts: int, td_steps: int, discount: floa
     return total + jnp.where(alive_at_n, powers[-1] * discount * bootstrap, 0.0)
 
 
+def _n_step_values_within(
+    window: Window, num_starts: int, td_steps: int, discount: float, horizon: Array
+) -> Array:
+    """`n_step_values` with the sum cut after `horizon` <= td_steps steps (a separate function
+    so that the fixed-n path stays exactly the computation it always was)."""
+    ended = window.terminated.astype(bool) | window.truncated.astype(bool)
+    positions = jnp.arange(num_starts)[:, None] + jnp.arange(td_steps)[None, :]  # [S, n]
+    inside = jnp.arange(td_steps)[None, :] < horizon  # [1, n]
+    ended_at = ended[positions] & inside
+    alive = ((jnp.cumsum(ended_at, axis=1) - ended_at) == 0) & inside
+    step_value = jnp.where(
+        window.truncated[positions], window.root_value[positions], window.reward[positions]
+    )
+    powers = jnp.cumprod(jnp.full((td_steps,), discount, jnp.float32)) / discount
+    total = jnp.sum(jnp.where(alive, powers * step_value, 0.0), axis=1)
+    alive_at_horizon = ~jnp.any(ended_at, axis=1)
+    bootstrap = window.root_value[jnp.arange(num_starts) + horizon]
+    return total + jnp.where(alive_at_horizon, powers[horizon - 1] * discount * bootstrap, 0.0)
+
+
+def off_policy_td(age: Array, td_steps: int, age_per_step: int) -> Array:
+    """[B] env steps since each position was played -> [B] value horizons in 1 .. td_steps.
+
+    EfficientZero's model-based off-policy correction (Ye et al. 2021, section 4.3): the
+    rewards of old trajectories were earned by an older policy, so the older the data, the
+    sooner the target bootstraps from the (reanalysed) value: one step earlier per
+    `age_per_step` env steps of age.
+    """
+    shorter = (age // age_per_step).astype(jnp.int32)
+    return jnp.clip(td_steps - shorter, 1, td_steps)
+
+
 def unroll_targets(
-    window: Window, unroll_steps: int, td_steps: int, discount: float
+    window: Window,
+    unroll_steps: int,
+    td_steps: int,
+    discount: float,
+    horizon: Array | None = None,
 ) -> UnrollTargets:
-    """Targets for offsets 0..K of one window of W = K + n + 1 records."""
+    """Targets for offsets 0..K of one window of W = K + n + 1 records; `horizon` as in
+    `n_step_values`."""
     k_steps = unroll_steps
     ended = (window.terminated | window.truncated)[:k_steps]
     # alive[k]: no episode end in records 0 .. k-1 (offset 0 is always a real state).
@@ -74,7 +121,7 @@ def unroll_targets(
     ended_by_termination = jnp.any(ended) & window.terminated[first_end]
     absorbed = ~alive & ended_by_termination
 
-    z = n_step_values(window, k_steps + 1, td_steps, discount)
+    z = n_step_values(window, k_steps + 1, td_steps, discount, horizon)
     value = jnp.where(alive, z, 0.0)
     value_mask = alive | absorbed
     # reward target at offset k (k >= 1) is the reward of transition k-1.
@@ -94,7 +141,17 @@ def unroll_targets(
 
 
 def batch_targets(
-    windows: Window, *, unroll_steps: int, td_steps: int, discount: float
+    windows: Window,
+    *,
+    unroll_steps: int,
+    td_steps: int,
+    discount: float,
+    horizon: Array | None = None,
 ) -> UnrollTargets:
-    """`unroll_targets` over a batch of windows [B, W] -> targets [B, K(+1), ...]."""
-    return jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(windows)
+    """`unroll_targets` over a batch of windows [B, W] (and horizons [B]) -> targets
+    [B, K(+1), ...]."""
+    if horizon is None:
+        return jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(windows)
+    return jax.vmap(lambda w, h: unroll_targets(w, unroll_steps, td_steps, discount, h))(
+        windows, horizon
+    )

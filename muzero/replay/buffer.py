@@ -37,6 +37,7 @@ class Window(struct.PyTreeNode):
     truncated: Array  # [W] bool
     root_value: Array  # [W] float32
     policy: Array  # [W, A] float32
+    legal_mask: Array | None = None  # [W, A] bool, the root mask of each state (reanalysis)
 
 
 class Trajectory(struct.PyTreeNode):
@@ -50,6 +51,7 @@ class Trajectory(struct.PyTreeNode):
     truncated: Array  # [T, E] bool
     root_value: Array  # [T, E] float32
     policy: Array  # [T, E, A] float32
+    legal_mask: Array  # [T, E, A] bool, legal actions at the state (the search's root mask)
 
 
 class ReplayState(struct.PyTreeNode):
@@ -60,6 +62,7 @@ class ReplayState(struct.PyTreeNode):
     truncated: Array  # [E, L] bool
     root_value: Array  # [E, L] float32
     policy: Array  # [E, L, A] float32
+    legal_mask: Array  # [E, L, A] bool
     priority: Array  # [E, L] float32
     steps_written: Array  # [] int32, records written to every column so far
     max_priority: Array  # [] float32
@@ -72,6 +75,7 @@ class Sample(struct.PyTreeNode):
     window: Window  # fields [B, W]: the W = K + n + 1 records from each position on
     weight: Array  # [B] importance weights
     index: Array  # [B] flat position in [E * L], for the priority update
+    age: Array  # [B] int32 records written to its column since the position (>= 1)
     # [B, K, *O] the observations 1..K records later (EfficientZero's consistency targets;
     # past an episode's end they belong to the next episode and the loss masks them), or None.
     next_observation: Array | None = None
@@ -87,6 +91,7 @@ def init_replay(spec: EnvSpec, num_envs: int, steps_per_env: int) -> ReplayState
         truncated=jnp.zeros(shape, bool),
         root_value=jnp.zeros(shape, jnp.float32),
         policy=jnp.zeros(shape + (spec.num_actions,), jnp.float32),
+        legal_mask=jnp.zeros(shape + (spec.num_actions,), bool),
         priority=jnp.zeros(shape, jnp.float32),
         steps_written=jnp.zeros((), jnp.int32),
         max_priority=jnp.ones((), jnp.float32),
@@ -103,7 +108,10 @@ def add(replay: ReplayState, chunk: Trajectory) -> ReplayState:
         index = (0, start) + (0,) * (buffer.ndim - 2)
         return jax.lax.dynamic_update_slice(buffer, values, index)
 
-    fields = ("observation", "action", "reward", "terminated", "truncated", "root_value", "policy")
+    fields = (
+        "observation", "action", "reward", "terminated", "truncated", "root_value", "policy",
+        "legal_mask",
+    )  # fmt: skip
     updated = {f: write(getattr(replay, f), getattr(chunk, f)) for f in fields}
     new_priority = jnp.full(chunk.action.shape, replay.max_priority, jnp.float32)
     return replay.replace(
@@ -183,33 +191,54 @@ def sample(
         truncated=replay.truncated[rows, positions],
         root_value=replay.root_value[rows, positions],
         policy=replay.policy[rows, positions],
+        legal_mask=replay.legal_mask[rows, positions],
     )
-    absolute = slot_times(replay)
-
-    def observation_at(slots: Array) -> Array:
-        past = history_lib.from_replay(
-            replay.observation,
-            replay.action,
-            replay.terminated | replay.truncated,
-            absolute,
-            env,
-            slots,
-            history_frames,
-        )
-        return history_lib.stack(past, replay.policy.shape[-1], action_planes)
-
+    history = {"history_frames": history_frames, "action_planes": action_planes}
     later = None
     if next_observations:  # records t+1 .. t+K lie inside the window, so they are written
-        later = jnp.stack(
-            [observation_at((slot + k) % length) for k in range(1, unroll_steps + 1)], axis=1
-        )
+        offsets = jnp.broadcast_to(jnp.arange(1, unroll_steps + 1), (batch_size, unroll_steps))
+        later = observations_at(replay, index, offsets, **history)
     return Sample(
-        observation=observation_at(slot),
+        observation=observations_at(replay, index, jnp.zeros((batch_size, 1), int), **history)[
+            :, 0
+        ],
         window=window,
         weight=weight.astype(jnp.float32),
         index=index,
+        age=replay.steps_written - slot_times(replay)[slot],
         next_observation=later,
     )
+
+
+def observations_at(
+    replay: ReplayState,
+    index: Array,
+    offsets: Array,
+    *,
+    history_frames: int = 1,
+    action_planes: bool = False,
+) -> Array:
+    """The network's observations (histories, `muzero.replay.history`) of the records
+    `offsets` [B, M] after the positions `index` [B] (flat, as `Sample.index`) -> [B, M, *O].
+    The records must be written (a position's window is)."""
+    length = replay.action.shape[1]
+    env, slot = index // length, index % length
+    absolute = slot_times(replay)
+    episode_end = replay.terminated | replay.truncated
+    num_actions = replay.policy.shape[-1]
+    columns = []
+    for m in range(offsets.shape[1]):
+        past = history_lib.from_replay(
+            replay.observation,
+            replay.action,
+            episode_end,
+            absolute,
+            env,
+            (slot + offsets[:, m]) % length,
+            history_frames,
+        )
+        columns.append(history_lib.stack(past, num_actions, action_planes))
+    return jnp.stack(columns, axis=1)
 
 
 def sample_proportional(key: PRNGKey, weights: Array, num: int) -> Array:

@@ -151,7 +151,9 @@ def init_state(c: Components, seed: int) -> dict[str, Any]:
     cfg = c.config
     k_params, k_actor, k_loop = jax.random.split(jax.random.key(seed), 3)
     return {
-        "train_state": init_train_state(c.model, make_optimizer(cfg), k_params),
+        "train_state": init_train_state(
+            c.model, make_optimizer(cfg), k_params, cfg.reanalyze.uses_target_network
+        ),
         "replay": replay_lib.init_replay(c.spec, cfg.actor.num_envs, cfg.replay_steps_per_env),
         # Host environments (Atari) restart their episodes on resume: nothing to keep.
         "actor": {} if c.host else init_actor(c.env, cfg, k_actor),

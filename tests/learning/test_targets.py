@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from muzero.learning.targets import n_step_values, unroll_targets
+from muzero.learning.targets import n_step_values, off_policy_td, unroll_targets
 from muzero.replay.buffer import Window
 
 
@@ -115,3 +115,37 @@ def test_targets_vmap_over_a_batch_rows_independent():
     for i, w in enumerate(windows):
         alone = unroll_targets(w, 3, 4, 0.9)
         np.testing.assert_allclose(together.value[i], alone.value, rtol=1e-6)
+
+
+def test_off_policy_horizon_by_hand():
+    # n = 5, one step shorter per 100 env steps of age, never below 1.
+    age = jnp.asarray([0, 99, 100, 250, 399, 400, 10_000])
+    np.testing.assert_array_equal(off_policy_td(age, 5, 100), [5, 5, 4, 3, 2, 1, 1])
+
+
+def test_a_shorter_horizon_bootstraps_earlier_by_hand():
+    # rewards 1, 2, 3, 4, 5; values 10, 20, 30, 40, 50, 60; discount 0.5, n = 3.
+    w = make_window([1, 2, 3, 4, 5, 0], values=[10, 20, 30, 40, 50, 60])
+    full = n_step_values(w, 2, 3, 0.5)  # 1 + 1 + .75 + .125 * 40; 2 + 1.5 + 1 + .125 * 50
+    np.testing.assert_allclose(full, [7.75, 10.75])
+    np.testing.assert_allclose(n_step_values(w, 2, 3, 0.5, horizon=jnp.asarray(3)), full)
+    # horizon 1: r_k + .5 v_{k+1}; horizon 2: r_k + .5 r_{k+1} + .25 v_{k+2}
+    np.testing.assert_allclose(n_step_values(w, 2, 3, 0.5, horizon=jnp.asarray(1)), [11, 17])
+    np.testing.assert_allclose(n_step_values(w, 2, 3, 0.5, horizon=jnp.asarray(2)), [9.5, 13.5])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_shortened_horizons_equal_a_python_loop(seed):
+    rng = np.random.default_rng(seed)
+    k, n, d = 4, 5, 0.9
+    ends = rng.random(k + n + 1)
+    w = make_window(
+        rng.normal(size=k + n + 1),
+        terminated=ends < 0.15,
+        truncated=(ends >= 0.15) & (ends < 0.25),
+        values=rng.normal(size=k + n + 1),
+    )
+    for h in range(1, n + 1):
+        z = n_step_values(w, k + 1, n, d, horizon=jnp.asarray(h))
+        expected = [python_n_step(w, s, h, d) for s in range(k + 1)]
+        np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-5)

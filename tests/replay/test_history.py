@@ -87,6 +87,7 @@ def test_replay_rebuilds_the_histories_the_actor_saw(num_frames):
                     truncated=jnp.asarray(np.stack(records["truncated"][sl])),
                     root_value=jnp.zeros((chunk, num_envs)),
                     policy=jnp.full((chunk, num_envs, 4), 0.25),
+                    legal_mask=jnp.ones((chunk, num_envs, 4), bool),
                 ),
             )
     # With action planes the lookback includes the action before the oldest frame.

@@ -36,6 +36,8 @@ def chunk(t, e, start):
         truncated=jnp.zeros((t, e), bool),
         root_value=jnp.zeros((t, e)),
         policy=jnp.ones((t, e, 3)) / 3,
+        # legal actions 0 .. time % 3: each record's mask names its time too
+        legal_mask=jnp.arange(3)[None, None, :] <= (time % 3)[..., None],
     )
 
 
@@ -80,6 +82,28 @@ def test_samples_come_from_valid_positions_with_their_window():
     np.testing.assert_allclose(targets.reward[:, 1], t0)
     # value target with n=2, root values 0: r_t + r_{t+1} = 2 t + 1
     np.testing.assert_allclose(targets.value[:, 0], 2 * t0 + 1)
+    # each record's root legal mask comes with it: actions 0 .. time % 3
+    times = t0[:, None] + np.arange(5)[None, :]
+    expected = np.arange(3)[None, None, :] <= (times % 3)[..., None]
+    np.testing.assert_array_equal(batch.window.legal_mask, expected)
+    # 24 records written to every column: the one at time t has 24 - t of them since
+    np.testing.assert_array_equal(batch.age, 24 - t0)
+
+
+def test_observations_at_any_offsets_after_the_positions():
+    replay = R.init_replay(SPEC, num_envs=3, steps_per_env=16)
+    for i in range(6):
+        replay = add(replay, chunk(4, 3, 4 * i))
+    batch = sample(
+        replay, jax.random.key(1), batch_size=64, unroll_steps=2, td_steps=2,
+        priority_exponent=0.0, importance_exponent=0.0,
+    )  # fmt: skip
+    offsets = jnp.stack([jnp.arange(64) % 5, jnp.zeros(64, int)], axis=1)  # [B, 2]
+    seen = R.observations_at(replay, batch.index, offsets)
+    t0, env = np.asarray(batch.observation[:, 0]), np.asarray(batch.observation[:, 1])
+    np.testing.assert_array_equal(seen[:, 0, 0], t0 + np.arange(64) % 5)
+    np.testing.assert_array_equal(seen[:, 0, 1], env)
+    np.testing.assert_array_equal(seen[:, 1], batch.observation)
 
 
 def test_replay_gives_the_observations_of_the_next_k_records():
