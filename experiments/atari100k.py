@@ -4,9 +4,10 @@ Each game and seed trains the `atari100k` preset for 100k agent steps (400k fram
 skip 4, no sticky actions), then plays greedy evaluation episodes with search: 32 per game and
 seed, as EfficientZero's code does (`test_episodes=32`), each cut at 27,000 agent steps
 (108,000 frames). A game's score is its mean return, human-normalized ((score - random) /
-(human - random), `muzero.evaluation.atari_scores`). The aggregate is the mean and the median over
-games (and the interquartile mean, which rliable recommends) with 95% bootstrap intervals: games
-resampled, and with several seeds each game's runs resampled too.
+(human - random), `muzero.evaluation.atari_scores`). The aggregates are rliable's (Agarwal et al.
+2021, `experiments.aggregates`) over the seeds x games matrix: interquartile mean, median, mean and
+optimality gap with 95% stratified-bootstrap intervals (each game's seeds resampled; with one seed
+per game the games are resampled instead), drawn as interval estimates and a performance profile.
 
 The full protocol needs a GPU: on this project's 2-core CPU one update of the atari100k network
 takes seconds (../shared/STACK_NOTES.md), so 100k updates would take weeks per game. On one H100
@@ -39,13 +40,14 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 import envs  # noqa: E402
-from experiments import common  # noqa: E402
+from experiments import aggregates, common  # noqa: E402
 from muzero.cli.common import check_range, fail  # noqa: E402
 
 NAME = "atari100k"
 # Ye et al. 2021, "Mastering Atari Games with Limited Data" (NeurIPS), Table 1: human-normalized
 # mean and median over the 26 games, 3 runs each evaluated on 32 episodes.
 EFFICIENTZERO = {"mean": 1.943, "median": 1.090}
+BOOTSTRAP_REPS = 2000  # rliable's default for performance profiles; ample for a 95% interval
 PUBLISHED = (
     'EfficientZero (Ye et al. 2021, "Mastering Atari Games with Limited Data", NeurIPS, '
     'Table 1, "3 runs with 32 seeds"): human-normalized mean 194.3% and median 109.0% over the '
@@ -161,13 +163,15 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
     common.write_csv(folder / "data" / "episodes.csv", episodes)
     scores = np.array([[records[g, seed]["row"]["human_normalized"] for seed in seeds]
                        for g in s["games"]])  # fmt: skip
-    aggregates = aggregate(scores, args.seed)
-    common.write_csv(folder / "data" / "aggregate.csv", aggregates)
-    plot(folder / "figures" / "human_normalized.png", s["games"], scores, aggregates, s["mode"])
+    summary, intervals = aggregate(scores.T, args.seed)
+    common.write_csv(folder / "data" / "aggregate.csv", summary)
+    plot(folder / "figures" / "human_normalized.png", s["games"], scores, summary, s["mode"])
+    plot_aggregates(folder / "figures", scores.T, intervals, s["mode"], args.seed)
 
     env_steps = sorted({r["env_steps"] for r in rows})
     train_s = sum(r["train_wall_s"] for r in rows)
     eval_s = sum(r["eval_wall_s"] for r in rows)
+    resampled = "each game's seeds resampled" if len(seeds) > 1 else "one seed: games resampled"
     common.write_report(
         folder,
         "Atari 100k (EfficientZero protocol)",
@@ -181,9 +185,11 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 "the first whole iteration past the budget). Evaluation: "
                 f"{s['episodes']} greedy episode(s) per game and seed with search, each cut at "
                 f"{rows[0]['eval_max_steps']:,} agent steps, up to 30 no-ops at the start. "
-                "Score: mean return, human-normalized; aggregates over games of the per-game "
-                "mean over seeds, 95% percentile-bootstrap intervals (2,000 resamples of the "
-                "games and, per game, of its seeds). Wall time: "
+                "Score: mean return, human-normalized; rliable's aggregates of the seeds x "
+                "games matrix (IQM over all runs, median and mean over games of the per-game "
+                "mean over seeds, optimality gap below human level), 95% percentile intervals "
+                f"of {BOOTSTRAP_REPS:,} stratified-bootstrap resamples ({resampled}, seed "
+                f"{args.seed}). Wall time: "
                 f"{train_s:,.0f} s training and {eval_s:,.0f} s evaluation in all, on "
                 f"{common.machine()}.",
             ),
@@ -191,11 +197,13 @@ def main(argv: list[str] | None = None) -> pathlib.Path:
                 "Result",
                 common.markdown_table(rows, [c for c in rows[0] if c != "run_dir"])
                 + "\n\n"
-                + common.markdown_table(aggregates)
-                + "\n\n![Human-normalized score per game](figures/human_normalized.png)",
+                + aggregates.aggregates_table(intervals, percent=True)
+                + "\n\n![Human-normalized score per game](figures/human_normalized.png)"
+                + "\n\n![Aggregates with 95% intervals](figures/aggregates.png)"
+                + "\n\n![Performance profile](figures/performance_profile.png)",
             ),
             ("Published", PUBLISHED),
-            ("Established", verdict(s, aggregates, env_steps)),
+            ("Established", verdict(s, summary, env_steps)),
             ("Unknown", unknown(s)),
         ],
     )
@@ -299,40 +307,49 @@ def drop_training_state(run_dir: pathlib.Path) -> None:
             shutil.rmtree(step / "state")
 
 
-def iqm(values: np.ndarray) -> float:
-    """Interquartile mean: the mean of the middle half (a quarter trimmed from each end)."""
-    values = np.sort(np.asarray(values))
-    cut = int(0.25 * len(values))
-    return float(values[cut : len(values) - cut].mean())
+def aggregate(scores: np.ndarray, seed: int) -> tuple[list[dict], aggregates.Aggregates]:
+    """rliable's aggregates of [S, G] human-normalized scores (seeds x games): one row per
+    metric (value, 95% interval, EfficientZero's published value) and the helper's result."""
+    seeds, games = scores.shape
+    # One seed per game leaves no runs to resample (the interval would be a point): resample
+    # the games instead, so the interval shows how much the choice of games moves it.
+    intervals = aggregates.aggregate_scores(
+        {"this run": scores}, reps=BOOTSTRAP_REPS, seed=seed, task_bootstrap=seeds == 1
+    )
+    rows = [
+        {"metric": metric, "human_normalized": value, "ci_low": low, "ci_high": high,
+         "efficientzero": EFFICIENTZERO.get(metric), "games": games, "seeds": seeds}
+        for metric, (value, low, high) in intervals["this run"].items()
+    ]  # fmt: skip
+    return rows, intervals
 
 
-def aggregate(scores: np.ndarray, seed: int) -> list[dict]:
-    """Mean, median and IQM over games of [G, S] human-normalized scores, with 95% bootstrap
-    intervals over games and, with S > 1, over each game's runs."""
-    rows = []
-    for metric, reduce in (("mean", np.mean), ("median", np.median), ("iqm", iqm)):
-        rng = np.random.default_rng(seed + 1)
+def plot_aggregates(
+    figures: pathlib.Path,
+    scores: np.ndarray,
+    intervals: aggregates.Aggregates,
+    mode: str,
+    seed: int,
+) -> None:
+    """figures/aggregates.png (interval estimates beside EfficientZero's published mean and
+    median) and figures/performance_profile.png of [S, G] human-normalized scores."""
+    aggregates.plot_interval_estimates(
+        intervals,
+        figures / "aggregates.png",
+        xlabel=f"human-normalized score ({mode})",
+        references={"EfficientZero": EFFICIENTZERO},
+    )
+    taus = np.linspace(min(0.0, scores.min()), max(2.0, scores.max()), 101)
+    profiles = aggregates.performance_profiles(
+        {"this run": scores}, taus, reps=BOOTSTRAP_REPS, seed=seed
+    )
+    aggregates.plot_performance_profiles(
+        profiles, taus, figures / "performance_profile.png", xlabel=r"human-normalized score $\tau$"
+    )
 
-        def statistic(m, reduce=reduce, rng=rng):
-            if m.shape[1] > 1:
-                m = np.take_along_axis(m, rng.integers(0, m.shape[1], m.shape), axis=1)
-            return reduce(m.mean(axis=1))
 
-        low, high = common.bootstrap_ci(scores, statistic, seed=seed)
-        rows.append({
-            "metric": metric,
-            "human_normalized": float(reduce(scores.mean(axis=1))),
-            "ci_low": low,
-            "ci_high": high,
-            "efficientzero": EFFICIENTZERO.get(metric),
-            "games": scores.shape[0],
-            "seeds": scores.shape[1],
-        })  # fmt: skip
-    return rows
-
-
-def verdict(s: dict, aggregates: list[dict], env_steps: list[int]) -> str:
-    by = {a["metric"]: a for a in aggregates}
+def verdict(s: dict, summary: list[dict], env_steps: list[int]) -> str:
+    by = {a["metric"]: a for a in summary}
     games, seeds = by["mean"]["games"], by["mean"]["seeds"]
     text = "; ".join(
         f"human-normalized {m} {by[m]['human_normalized']:.1%} "
@@ -394,11 +411,11 @@ def unknown(s: dict) -> str:
     )
 
 
-def plot(path: pathlib.Path, games, scores: np.ndarray, aggregates: list[dict], mode: str):
+def plot(path: pathlib.Path, games, scores: np.ndarray, summary: list[dict], mode: str):
     from muzero.runtime.plots import pyplot, save_figure
 
     plt = pyplot()
-    by = {a["metric"]: a for a in aggregates}
+    by = {a["metric"]: a for a in summary}
     percent = 100 * scores
     x = np.arange(len(games))
     fig, ax = plt.subplots(figsize=(max(8.0, 0.45 * len(games) + 4), 4.8))

@@ -157,17 +157,6 @@ def read_metrics(run_dir: pathlib.Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def bootstrap_ci(
-    values: np.ndarray, statistic=np.mean, samples: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of `statistic` over the first axis."""
-    values = np.asarray(values)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(values), size=(samples, len(values)))
-    stats = np.array([statistic(values[p]) for p in picks])
-    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
-
-
 def load_agent(run_dir: pathlib.Path, games: int | None):
     """(run dir, step, config, Components, params) of a trained two-player run; `games` (if
     given) becomes its eval.num_games."""

@@ -73,3 +73,81 @@ def test_soak_compares_memory_after_the_replay_fills_with_its_level_then():
     assert not soak.summarize([*samples, at(300, 955, True)])["within_tolerance"]
     never = soak.summarize(samples[:1])
     assert not never["replay_full"] and "never filled" in soak.summary_line("x", 60, never)
+
+
+# A [runs, tasks] matrix small enough to check by hand: 3 runs of 4 tasks, chosen so that the IQM
+# of all 12 scores (2.5) differs from the IQM of the 4 task means (2.0).
+SCORES = [[0.0, 1.0, 2.0, 10.0], [0.5, 1.5, 2.5, 11.0], [4.0, 2.0, 3.0, 12.0]]
+
+
+def test_aggregates_are_rliables_formulas_on_a_hand_checkable_matrix():
+    import numpy as np
+
+    from experiments import aggregates
+
+    result = aggregates.aggregate_scores({"a": np.array(SCORES)}, reps=200, seed=0)["a"]
+    assert list(result) == ["iqm", "median", "mean", "optimality_gap"]
+    # IQM: the 12 scores sorted, the lowest 3 and highest 3 dropped, the middle 6 averaged.
+    middle = sorted(v for row in SCORES for v in row)[3:9]
+    assert middle == [1.5, 2.0, 2.0, 2.5, 3.0, 4.0]
+    assert result["iqm"][0] == pytest.approx(15.0 / 6)
+    # Per-task means over runs 1.5, 1.5, 2.5, 11: their median and mean.
+    assert result["median"][0] == pytest.approx(2.0)
+    assert result["mean"][0] == pytest.approx(16.5 / 4)
+    # Optimality gap: 1 - mean(min(score, 1)) = 1 - (0 + 0.5 + 1 + 9 ones) / 12.
+    assert result["optimality_gap"][0] == pytest.approx(1 - 10.5 / 12)
+    for value, low, high in result.values():
+        assert low <= value <= high
+
+
+def test_aggregate_intervals_resample_runs_within_tasks_and_repeat_with_the_seed():
+    import numpy as np
+
+    from experiments import aggregates
+
+    scores = {"a": np.array(SCORES), "b": np.array(SCORES) + 1.0}
+    first = aggregates.aggregate_scores(scores, reps=300, seed=3)
+    assert first == aggregates.aggregate_scores(scores, reps=300, seed=3)
+    assert first != aggregates.aggregate_scores(scores, reps=300, seed=4)
+    # Runs are resampled within each task: the mean lies between the means of the per-task
+    # minima and maxima (3.25 .. 5.25 for "a"), and strictly inside, since one resample
+    # reaches an end with chance (1/3)^12; resampling whole runs (rows) would reach both ends
+    # (all of run 0, or all of run 2: 1/27 each).
+    _, low, high = first["a"]["mean"]
+    assert 3.25 < low < high < 5.25
+    # Shifting every score by 1 shifts the mean's interval by exactly 1 (same resamples).
+    assert first["b"]["mean"] == pytest.approx(tuple(v + 1.0 for v in first["a"]["mean"]))
+    # One run per task: nothing to resample but the tasks (task_bootstrap).
+    one = {"a": np.array(SCORES[:1])}
+    assert aggregates.aggregate_scores(one, reps=50)["a"]["mean"] == (3.25, 3.25, 3.25)
+    _, low, high = aggregates.aggregate_scores(one, reps=200, task_bootstrap=True)["a"]["mean"]
+    assert 0.0 <= low < 3.25 < high <= 10.0
+    with pytest.raises(ValueError, match="runs, tasks"):
+        aggregates.aggregate_scores({"a": np.zeros(4)})
+
+
+def test_aggregates_table_csv_rows_and_figures(tmp_path):
+    import numpy as np
+
+    from experiments import aggregates
+
+    scores = {"MuZero": np.array(SCORES), "Gumbel MuZero": np.array(SCORES) + 1.0}
+    result = aggregates.aggregate_scores(scores, reps=100, seed=0)
+    lines = aggregates.aggregates_table(result, percent=True).splitlines()
+    assert lines[0].startswith("| algorithm | IQM [95% CI] | Median [95% CI] | Mean [95% CI] |")
+    assert len(lines) == 4 and lines[2].startswith("| MuZero | 250.0% [")
+    assert lines[3].startswith("| Gumbel MuZero | 350.0% [")
+    rows = aggregates.aggregate_rows(result)
+    assert len(rows) == 8 and rows[0] == {"algorithm": "MuZero", "metric": "iqm"} | dict(
+        zip(("value", "ci_low", "ci_high"), result["MuZero"]["iqm"], strict=True)
+    )
+    taus = np.linspace(0.0, 12.0, 25)
+    profiles = aggregates.performance_profiles(scores, taus, reps=100)
+    profile, low, high = profiles["MuZero"]
+    assert profile[0] == pytest.approx(11 / 12) and profile[-1] == 0.0  # scores above 0, 12
+    assert (low <= profile).all() and (profile <= high).all()
+    aggregates.plot_interval_estimates(result, tmp_path / "intervals.png", references={
+        "paper": {"mean": 2.0}
+    })  # fmt: skip
+    aggregates.plot_performance_profiles(profiles, taus, tmp_path / "profile.png")
+    assert all((tmp_path / f).stat().st_size > 0 for f in ("intervals.png", "profile.png"))
