@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from muzero.model.networks import Model
 from muzero.model.unroll import unroll
 from muzero.model.value_transforms import make_support
 from muzero.replay import buffer as replay_lib
+from muzero.replay.buffer import Window
 from muzero.search.policy import tree_discount
 from muzero.types import Array, EnvSpec, Params, PRNGKey
 
@@ -77,6 +79,19 @@ def combine_metrics(history: list[Metrics]) -> Metrics:
     return combined
 
 
+def make_targets_fn(config: Config, spec: EnvSpec) -> Callable[[Window], UnrollTargets]:
+    """Returns targets(windows [B, W]) -> UnrollTargets [B, K(+1), ...] as the config asks:
+    n-step values with the tree's discount, and value-prefix reward targets when the network
+    predicts value prefixes (EfficientZero section 4.2)."""
+    return functools.partial(
+        batch_targets,
+        unroll_steps=config.learner.unroll_steps,
+        td_steps=config.learner.td_steps,
+        discount=tree_discount(config, spec),
+        value_prefix_horizon=config.network.value_prefix_horizon,
+    )
+
+
 UpdateFn = Callable[
     [TrainState, replay_lib.ReplayState, PRNGKey],
     tuple[TrainState, replay_lib.ReplayState, Metrics],
@@ -90,7 +105,7 @@ def make_update_fn(
     lc, rc = config.learner, config.replay
     value_support = make_support(config.network.value_support)
     reward_support = make_support(config.network.reward_support)
-    discount = tree_discount(config, spec)
+    targets_of = make_targets_fn(config, spec)
     consistency = lc.consistency_loss_weight
 
     def loss(params: Params, sample: replay_lib.Sample, targets: UnrollTargets):
@@ -124,9 +139,7 @@ def make_update_fn(
             action_planes=config.history.action_planes,
             next_observations=consistency > 0,
         )
-        targets = batch_targets(
-            sample.window, unroll_steps=lc.unroll_steps, td_steps=lc.td_steps, discount=discount
-        )
+        targets = targets_of(sample.window)
         grads, info = jax.grad(loss, has_aux=True)(state.params, sample, targets)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
