@@ -63,11 +63,18 @@ class NetworkConfig:
     """Width of the SimSiam projection and prediction heads over the latent that the
     temporal-consistency loss compares (EfficientZero, Ye et al. 2021); 0 = no such heads.
     Needed by learner.consistency_loss_weight > 0."""
+    value_prefix_horizon: int = 0
+    """LSTM value prefix reset every this many steps (EfficientZero 5, Ye et al. 2021 section
+    4.2): the model predicts the sum of rewards since the last reset instead of each step's
+    reward, over reward_support; 0 = per-step reward predictions (MuZero)."""
+    lstm_size: int = 64
+    """Hidden size of the value-prefix LSTM (EfficientZero 512 on Atari); unused when
+    value_prefix_horizon is 0."""
 
     def __post_init__(self) -> None:
         fields = ("hidden_size", "num_layers", "latent_size", "channels", "num_blocks")
-        at_least(self, "network", 1, *fields)
-        at_least(self, "network", 0, "projection_size")
+        at_least(self, "network", 1, *fields, "lstm_size")
+        at_least(self, "network", 0, "projection_size", "value_prefix_horizon")
         check(
             len(self.stem_blocks) == 3 and all(b >= 0 for b in self.stem_blocks),
             "network.stem_blocks",

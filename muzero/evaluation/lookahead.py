@@ -6,7 +6,8 @@ positions (`muzero.evaluation.mistakes`: a move is a mistake when it gives away 
 
 - prior: the policy head's favourite legal move, no lookahead;
 - imagined: every legal move a scored by r(a) + d * v(g(h(o), a)), the dynamics' reward and the
-  value of the dynamics' next latent, as the search's first ply sees them;
+  value of the dynamics' next latent, as the search's first ply sees them (its recurrent
+  function: a value-prefix model's reward is its first prefix);
 - real: the same score from the true next observation o' = step(s, a): the real reward and
   d * v(h(o')), 0 past the game's end (the model's absorbing state).
 
@@ -31,7 +32,7 @@ from muzero.evaluation.mistakes import make_positions, mistake_rate
 from muzero.evaluation.players import Player
 from muzero.model.networks import Model
 from muzero.model.value_transforms import logits_to_scalar, make_support
-from muzero.search.policy import tree_discount
+from muzero.search.policy import make_recurrent_fn, root_embedding, tree_discount
 from muzero.types import Array, Params
 
 PLAYERS = ("prior", "imagined", "real")
@@ -44,8 +45,8 @@ def _argmax_legal(score: Array, legal_mask: Array) -> Array:
 def make_scorers(env: Env, model: Model, config: Config) -> dict[str, Any]:
     """name -> jitted (params, state [B], time step [B]) -> [B] chosen actions."""
     value_support = make_support(config.network.value_support)
-    reward_support = make_support(config.network.reward_support)
     discount = tree_discount(config, env.spec)
+    recurrent_fn = make_recurrent_fn(model, config, env.spec)
     actions = jnp.arange(env.spec.num_actions)
 
     def value_of(params: Params, latent: Array) -> Array:
@@ -58,14 +59,12 @@ def make_scorers(env: Env, model: Model, config: Config) -> dict[str, Any]:
 
     def imagined(params, state, ts):
         del state
-        latent = model.represent(params, ts.observation)
+        root = root_embedding(model, model.represent(params, ts.observation))
 
         def child(action):
-            reward_logits, next_latent = model.dynamics(
-                params, latent, jnp.full(latent.shape[:1], action)
-            )
-            reward = logits_to_scalar(reward_logits, reward_support)
-            return reward + discount * value_of(params, next_latent)
+            moves = jnp.full(ts.legal_mask.shape[:1], action)
+            out, _ = recurrent_fn(params, None, moves, root)
+            return out.reward + out.discount * out.value
 
         return _argmax_legal(jax.vmap(child, out_axes=1)(actions), ts.legal_mask)
 

@@ -8,7 +8,8 @@ most visited action), then from every position t unrolls the model along the act
 taken, a_t .. a_{t+K-1}, and compares at every unroll step k = 0..K:
 
 - reward: |r_k - u_{t+k-1}|, the predicted reward of the k-th real action against the reward
-  the environment gave for it (k >= 1);
+  the environment gave for it (k >= 1); a value-prefix model's reward is the difference of its
+  consecutive prefixes, the previous one counting as 0 after a reset, as the search reads it;
 - value: |v_k - z_{t+k}| against the n-step return target the learner would use
   (`muzero.learning.targets.unroll_targets`: same discount and td_steps, bootstrapping from the
   search root values of these episodes), and |v_k - nu_{t+k}| against the search root value;
@@ -47,6 +48,7 @@ from muzero.evaluation.episodes import GreedyStep, batched, make_greedy_episodes
 from muzero.learning.targets import batch_targets
 from muzero.model.networks import Model
 from muzero.model.unroll import unroll
+from muzero.model.value_prefix import prefix_rewards
 from muzero.model.value_transforms import Support, logits_to_scalar, make_support
 from muzero.replay.buffer import Window
 from muzero.search.policy import SearchFn, tree_discount
@@ -215,6 +217,8 @@ def predictions_along(
     """observation [B, *O], actions [B, K] -> the model's predictions [B, K+1] along them."""
     steps = unroll(model, params, observation, actions).stacked()
     reward = logits_to_scalar(steps["reward_logits"], reward_support)  # [B, K]
+    if model.prefix_horizon:  # value prefixes (EfficientZero section 4.2) to per-step rewards
+        reward = prefix_rewards(reward, model.prefix_horizon)
     return Predictions(
         reward=jnp.concatenate([jnp.zeros_like(reward[:, :1]), reward], axis=1),
         value=logits_to_scalar(steps["value_logits"], value_support),

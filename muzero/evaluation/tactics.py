@@ -45,8 +45,8 @@ from envs.core import Env
 from muzero.config import Config
 from muzero.model.networks import Model
 from muzero.model.value_transforms import logits_to_scalar, make_support
-from muzero.search.policy import SearchFn, greedy_action
-from muzero.types import Array, Params, PRNGKey
+from muzero.search.policy import SearchFn, greedy_action, make_recurrent_fn, root_embedding
+from muzero.types import Array, EnvSpec, Params, PRNGKey
 
 BOARD_GAMES = {"connect_four": 42, "tic_tac_toe": 9}  # env id -> longest game in plies
 KINDS = ("immediate_win", "forced_block")
@@ -181,25 +181,24 @@ class ModelView(struct.PyTreeNode):
 
 
 def make_model_view(
-    model: Model, config: Config, search: SearchFn
+    model: Model, config: Config, spec: EnvSpec, search: SearchFn
 ) -> Callable[[Params, Array, Array, Array, PRNGKey], ModelView]:
-    """Returns view(params, observation [N, *O], legal_mask [N, A], reply [N], key), to jit."""
+    """Returns view(params, observation [N, *O], legal_mask [N, A], reply [N], key), to jit.
+
+    The move and the reply go through the search's recurrent function, so their rewards are
+    what the search sees (a value-prefix model's prefix differences included)."""
     value_support = make_support(config.network.value_support)
-    reward_support = make_support(config.network.reward_support)
+    recurrent_fn = make_recurrent_fn(model, config, spec)
 
     def view(params, observation, legal_mask, reply, key) -> ModelView:
         latent = model.represent(params, observation)
         prior_logits, value_logits = model.predict(params, latent)
+        root = root_embedding(model, latent)
 
         def child(action):  # [N]: one move from every root, then the reply
-            reward_logits, child_latent = model.dynamics(params, latent, action)
-            _, child_value = model.predict(params, child_latent)
-            reply_logits, _ = model.dynamics(params, child_latent, reply)
-            return (
-                logits_to_scalar(reward_logits, reward_support),
-                logits_to_scalar(child_value, value_support),
-                logits_to_scalar(reply_logits, reward_support),
-            )
+            move, child_node = recurrent_fn(params, None, action, root)
+            answer, _ = recurrent_fn(params, None, reply, child_node)
+            return move.reward, move.value, answer.reward
 
         num, num_actions = legal_mask.shape
         moves = jnp.broadcast_to(
@@ -299,7 +298,7 @@ def tactics_report(
     reply = np.concatenate([np.argmax(t.block, axis=-1) for _, t in chosen]).astype(np.int32)
     view = None
     if len(obs):
-        view_fn = jax.jit(make_model_view(model, config, search))
+        view_fn = jax.jit(make_model_view(model, config, env.spec, search))
         view = jax.device_get(view_fn(params, obs, legal, reply, k_search))
     report: dict[str, Any] = {"source": "uniformly random legal play", "games": games}
     report |= {"seed": seed, "cap": cap}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -86,24 +87,40 @@ def combine_metrics(history: list[Metrics]) -> Metrics:
     return combined
 
 
+def make_targets_fn(config: Config, spec: EnvSpec) -> Callable[..., UnrollTargets]:
+    """Returns targets(windows [B, W], horizon=None) -> UnrollTargets [B, K(+1), ...] as the
+    config asks: n-step values with the tree's discount (bootstrapped after `horizon` [B]
+    steps when given, the off-policy correction), and value-prefix reward targets when the
+    network predicts value prefixes (EfficientZero section 4.2)."""
+    return functools.partial(
+        batch_targets,
+        unroll_steps=config.learner.unroll_steps,
+        td_steps=config.learner.td_steps,
+        discount=tree_discount(config, spec),
+        value_prefix_horizon=config.network.value_prefix_horizon,
+    )
+
+
 UpdateFn = Callable[
     [TrainState, replay_lib.ReplayState, PRNGKey],
     tuple[TrainState, replay_lib.ReplayState, Metrics],
 ]
 
 
-def make_update_fn(
-    model: Model, optimizer: optax.GradientTransformation, config: Config, spec: EnvSpec
-) -> UpdateFn:
-    """One update: sample a prioritized batch, reanalyse it (if configured), take a gradient
-    step, write back priorities, refresh the target network on schedule."""
-    lc, rc = config.learner, config.replay
+LossFn = Callable[[Params, replay_lib.Sample, UnrollTargets], tuple[Array, LossInfo]]
+BatchFn = Callable[
+    [TrainState, replay_lib.ReplayState, PRNGKey],
+    tuple[replay_lib.Sample, UnrollTargets, Metrics],
+]
+
+
+def make_loss_fn(model: Model, config: Config) -> LossFn:
+    """Returns loss(params, sample, targets) -> (loss, LossInfo): the model unrolled along the
+    sample's actions against its targets (`muzero.learning.losses`)."""
+    lc = config.learner
     value_support = make_support(config.network.value_support)
     reward_support = make_support(config.network.reward_support)
-    discount = tree_discount(config, spec)
     consistency = lc.consistency_loss_weight
-    reanalysis = config.reanalyze.policy or config.reanalyze.value
-    reanalyze = make_reanalyze_fn(model, config, spec) if reanalysis else None
 
     def loss(params: Params, sample: replay_lib.Sample, targets: UnrollTargets):
         predictions = unroll(
@@ -123,8 +140,18 @@ def make_update_fn(
             consistency_target=target_projection,
         )
 
-    def sample_targets(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
-        """A batch and its targets (reanalysed, with off-policy horizons, as configured)."""
+    return loss
+
+
+def make_batch_fn(model: Model, config: Config, spec: EnvSpec) -> BatchFn:
+    """Returns batch(state, replay, key) -> (sample, targets, metrics): a prioritized sample
+    and its targets, reanalysed and with off-policy horizons as the config asks."""
+    lc, rc = config.learner, config.replay
+    targets_of = make_targets_fn(config, spec)
+    reanalysis = config.reanalyze.policy or config.reanalyze.value
+    reanalyze = make_reanalyze_fn(model, config, spec) if reanalysis else None
+
+    def batch(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         k_sample, k_reanalyze = jax.random.split(key) if reanalysis else (key, None)
         sample = replay_lib.sample(
             replay,
@@ -136,7 +163,7 @@ def make_update_fn(
             importance_exponent=rc.importance_exponent,
             history_frames=config.history.frames,
             action_planes=config.history.action_planes,
-            next_observations=consistency > 0 or config.reanalyze.policy,
+            next_observations=lc.consistency_loss_weight > 0 or config.reanalyze.policy,
         )
         horizon, window, metrics = None, sample.window, {}
         if lc.td_age_steps:  # the age is counted in records of a column: E env steps each
@@ -150,17 +177,22 @@ def make_update_fn(
                 full if horizon is None else horizon, k_reanalyze,
             )  # fmt: skip
             metrics.update(reanalysed)
-        targets = batch_targets(
-            window,
-            unroll_steps=lc.unroll_steps,
-            td_steps=lc.td_steps,
-            discount=discount,
-            horizon=horizon,
-        )
-        return sample, targets, metrics
+        return sample, targets_of(window, horizon=horizon), metrics
+
+    return batch
+
+
+def make_update_fn(
+    model: Model, optimizer: optax.GradientTransformation, config: Config, spec: EnvSpec
+) -> UpdateFn:
+    """One update: sample a prioritized batch, reanalyse it (if configured), take a gradient
+    step, write back priorities, refresh the target network on schedule."""
+    loss = make_loss_fn(model, config)
+    batch_of = make_batch_fn(model, config, spec)
+    consistency = config.learner.consistency_loss_weight > 0
 
     def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
-        sample, targets, extra = sample_targets(state, replay, key)
+        sample, targets, extra = batch_of(state, replay, key)
         grads, info = jax.grad(loss, has_aux=True)(state.params, sample, targets)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -176,7 +208,7 @@ def make_update_fn(
         written = replay_lib.update_priorities(replay, sample.index, info.priority)
         finite = jnp.isfinite(info.total) & jnp.isfinite(grad_norm)
         finite &= jnp.isfinite(optax.tree.norm(params))
-        metrics = _update_metrics(info, grad_norm, finite, state.step, consistency > 0) | extra
+        metrics = _update_metrics(info, grad_norm, finite, state.step, consistency) | extra
         # NaN or Inf anywhere (the data, the loss, the gradients, parameters that overflowed)
         # skips the whole update: state and priorities stay as they were, so nothing
         # non-finite reaches a checkpoint, and the metrics tell the loop, which stops the run.

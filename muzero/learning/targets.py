@@ -17,6 +17,11 @@ Past the end of an episode (offsets after the first record that ended it):
 - after a termination the model is trained towards an absorbing state: reward 0, value 0, and
   no policy target (masked);
 - after a truncation nothing is known, so every target is masked.
+
+With a value-prefix horizon H > 0 (EfficientZero, Ye et al. 2021, section 4.2) the reward target
+at offset k is the value prefix: the sum of the reward targets at offsets j+1 .. k, where j is
+the last multiple of H before k (the model's LSTM is reset at those offsets). The absorbing
+state's zero rewards add nothing to it; the masks are the per-step rewards' masks.
 """
 
 from __future__ import annotations
@@ -103,15 +108,27 @@ def off_policy_td(age: Array, td_steps: int, age_per_step: int) -> Array:
     return jnp.clip(td_steps - shorter, 1, td_steps)
 
 
+def value_prefixes(reward: Array, horizon: int) -> Array:
+    """Per-offset reward targets [K+1] (index 0 unused) -> value prefixes [K+1]: at offset k,
+    the sum since the last offset that is a multiple of `horizon` (index 0 stays 0)."""
+    offsets = jnp.arange(reward.shape[0])
+    segment = (offsets - 1) // horizon  # offsets 1..H share segment 0, H+1..2H segment 1
+    same = (segment[:, None] == segment[None, :]) & (offsets[None, :] <= offsets[:, None])
+    return jnp.sum(jnp.where(same & (offsets[None, :] > 0), reward[None, :], 0.0), axis=1)
+
+
 def unroll_targets(
     window: Window,
     unroll_steps: int,
     td_steps: int,
     discount: float,
     horizon: Array | None = None,
+    *,
+    value_prefix_horizon: int = 0,
 ) -> UnrollTargets:
     """Targets for offsets 0..K of one window of W = K + n + 1 records; `horizon` as in
-    `n_step_values`."""
+    `n_step_values`; with `value_prefix_horizon` > 0 the reward targets are value prefixes
+    (module doc)."""
     k_steps = unroll_steps
     ended = (window.terminated | window.truncated)[:k_steps]
     # alive[k]: no episode end in records 0 .. k-1 (offset 0 is always a real state).
@@ -129,6 +146,8 @@ def unroll_targets(
     prev_absorbed = jnp.concatenate([jnp.zeros((1,), bool), absorbed[:-1]])
     reward = jnp.where(prev_alive, jnp.concatenate([jnp.zeros((1,)), window.reward[:k_steps]]), 0.0)
     reward_mask = prev_alive | prev_absorbed
+    if value_prefix_horizon:
+        reward = value_prefixes(reward, value_prefix_horizon)
     return UnrollTargets(
         actions=window.action[:k_steps],
         value=value.astype(jnp.float32),
@@ -147,11 +166,18 @@ def batch_targets(
     td_steps: int,
     discount: float,
     horizon: Array | None = None,
+    value_prefix_horizon: int = 0,
 ) -> UnrollTargets:
     """`unroll_targets` over a batch of windows [B, W] (and horizons [B]) -> targets
     [B, K(+1), ...]."""
     if horizon is None:
-        return jax.vmap(lambda w: unroll_targets(w, unroll_steps, td_steps, discount))(windows)
-    return jax.vmap(lambda w, h: unroll_targets(w, unroll_steps, td_steps, discount, h))(
-        windows, horizon
-    )
+        return jax.vmap(
+            lambda w: unroll_targets(
+                w, unroll_steps, td_steps, discount, value_prefix_horizon=value_prefix_horizon
+            )
+        )(windows)
+    return jax.vmap(
+        lambda w, h: unroll_targets(
+            w, unroll_steps, td_steps, discount, h, value_prefix_horizon=value_prefix_horizon
+        )
+    )(windows, horizon)

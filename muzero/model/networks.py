@@ -20,6 +20,9 @@ value and reward of exactly zero.
 With `projection_size > 0` the model also has EfficientZero's SimSiam heads (Ye et al. 2021,
 after Chen & He 2021): a projection of any latent and, on the online branch only, a
 prediction head after it; `muzero.learning.losses` compares them across the dynamics.
+
+With `value_prefix_horizon > 0` the rewards come from EfficientZero's value-prefix LSTM over the
+dynamics' latents (`muzero.model.value_prefix`) and the dynamics builds no reward head.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from muzero.config import NetworkConfig
+from muzero.model.value_prefix import LSTMState, ValuePrefix, zero_lstm_state
 from muzero.types import Array, EnvSpec, Params, PRNGKey
 
 
@@ -137,13 +141,15 @@ class Representation(nn.Module):
 
 
 class Dynamics(nn.Module):
-    """Dynamics function g: (latent, action) -> (reward logits [S], next latent)."""
+    """Dynamics function g: (latent, action) -> (reward logits [S], next latent); the reward
+    logits are None without a reward head (a value-prefix model predicts its rewards apart)."""
 
     config: NetworkConfig
     num_actions: int
+    reward_head: bool = True
 
     @nn.compact
-    def __call__(self, latent: Array, action: Array) -> tuple[Array, Array]:
+    def __call__(self, latent: Array, action: Array) -> tuple[Array | None, Array]:
         c = self.config
         one_hot = jax.nn.one_hot(action, self.num_actions)
         if latent.ndim == 2:
@@ -151,6 +157,8 @@ class Dynamics(nn.Module):
                 jnp.concatenate([latent, one_hot], axis=-1)
             )
             next_latent = normalize_latent(nn.Dense(c.latent_size)(nn.relu(x)))
+            if not self.reward_head:
+                return None, next_latent
             reward = MLP(c.hidden_size, 1, c.reward_support.num_bins, zero_init_output=True)(x)
             return reward, next_latent
         batch, height, width, _ = latent.shape
@@ -159,6 +167,8 @@ class Dynamics(nn.Module):
         for _ in range(c.num_blocks):
             x = ResidualBlock(c.channels)(x)
         next_latent = normalize_latent(x)
+        if not self.reward_head:
+            return None, next_latent
         flat = nn.relu(nn.LayerNorm()(nn.Conv(4, (1, 1))(x))).reshape(batch, -1)
         reward = MLP(c.hidden_size, 1, c.reward_support.num_bins, zero_init_output=True)(flat)
         return reward, next_latent
@@ -188,17 +198,28 @@ class Model(NamedTuple):
 
     init: Callable[[PRNGKey], Params]
     represent: Callable[[Params, Array], Array]  # [B, *O] -> latent [B, ...]
-    dynamics: Callable[[Params, Array, Array], tuple[Array, Array]]  # -> ([B, S], latent)
+    # (latent, action [B]) -> (reward logits [B, S] or None with a value prefix, next latent)
+    dynamics: Callable[[Params, Array, Array], tuple[Array | None, Array]]
     predict: Callable[[Params, Array], tuple[Array, Array]]  # -> ([B, A], [B, S])
     # (params, latent [B, ...], online) -> [B, P]; None without projection heads.
     project: Callable[[Params, Array, bool], Array] | None = None
+    # EfficientZero's value prefix, None for per-step rewards: (params, next latent [B, ...],
+    # LSTM state) -> (prefix logits [B, S_reward], LSTM state), its zero state for a batch
+    # size, and the steps between resets (0 without a value prefix).
+    value_prefix: Callable[[Params, Array, LSTMState], tuple[Array, LSTMState]] | None = None
+    initial_state: Callable[[int], LSTMState] | None = None
+    prefix_horizon: int = 0
 
 
 def make_model(config: NetworkConfig, spec: EnvSpec) -> Model:
     representation = Representation(config)
-    dynamics = Dynamics(config, spec.num_actions)
+    horizon = config.value_prefix_horizon
+    dynamics = Dynamics(config, spec.num_actions, reward_head=horizon == 0)
     heads = Heads(config, spec.num_actions)
     projection = Projection(config.projection_size) if config.projection_size else None
+    prefix = None
+    if horizon:
+        prefix = ValuePrefix(config.lstm_size, config.hidden_size, config.reward_support.num_bins)
 
     def init(key: PRNGKey) -> Params:
         k_repr, k_dyn, k_pred, k_proj = jax.random.split(key, 4)
@@ -212,10 +233,16 @@ def make_model(config: NetworkConfig, spec: EnvSpec) -> Model:
         }
         if projection is not None:
             params["projection"] = projection.init(k_proj, latent, True)
+        if prefix is not None:  # a key of its own: the other parameters stay as without it
+            state = zero_lstm_state(1, config.lstm_size)
+            params["value_prefix"] = prefix.init(jax.random.fold_in(key, 1), latent, state)
         return params
 
     def project(p: Params, latent: Array, online: bool) -> Array:
         return projection.apply(p["projection"], latent, online)
+
+    def value_prefix(p: Params, latent: Array, state: LSTMState) -> tuple[Array, LSTMState]:
+        return prefix.apply(p["value_prefix"], latent, state)
 
     return Model(
         init=init,
@@ -223,4 +250,7 @@ def make_model(config: NetworkConfig, spec: EnvSpec) -> Model:
         dynamics=lambda p, latent, a: dynamics.apply(p["dynamics"], latent, a),
         predict=lambda p, latent: heads.apply(p["prediction"], latent),
         project=project if projection is not None else None,
+        value_prefix=value_prefix if prefix is not None else None,
+        initial_state=(lambda batch: zero_lstm_state(batch, config.lstm_size)) if horizon else None,
+        prefix_horizon=horizon,
     )

@@ -8,6 +8,11 @@ The steps are a Python loop over the static K rather than a `lax.scan`: on XLA:C
 convolution's backward pass inside a `while` loop runs some 30x slower than the same
 computation outside one (../shared/STACK_NOTES.md), and K is small, so unrolling costs only
 compile time.
+
+A value-prefix model (EfficientZero section 4.2) runs its LSTM along the unrolled latents from a
+zero state at the root and resets it after every `horizon` steps, so `reward_logits[k]` holds
+the value prefix of step k+1 and the loss compares it with the prefix targets
+(`muzero.learning.targets`) exactly as it compares per-step rewards.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ class Unrolled(struct.PyTreeNode):
 
     policy_logits: tuple[Array, ...]  # K+1 of [B, A]
     value_logits: tuple[Array, ...]  # K+1 of [B, S_value]
-    reward_logits: tuple[Array, ...]  # K of [B, S_reward]; entry k predicts action k's reward
+    # K of [B, S_reward]; entry k predicts action k's reward, or with a value prefix the sum of
+    # the rewards of actions since the last reset up to and including action k.
+    reward_logits: tuple[Array, ...]
     # K of [B, P]: the online projection of the latents after steps 1..K (EfficientZero's
     # consistency loss), or None when not asked for.
     projection: tuple[Array, ...] | None = None
@@ -64,8 +71,16 @@ def unroll(
     latent = model.represent(params, observation)
     policy_logits, value_logits = model.predict(params, latent)
     policies, values, rewards, projections = [policy_logits], [value_logits], [], []
+    horizon = model.prefix_horizon
+    state = model.initial_state(actions.shape[0]) if horizon else None
     for k in range(actions.shape[1]):
         reward_logits, latent = model.dynamics(params, latent, actions[:, k])
+        if horizon:
+            # The LSTM reads the latent before the gradient scaling, as the per-step reward head
+            # reads the dynamics' trunk (EfficientZero's LSTM is part of its dynamics network).
+            reward_logits, state = model.value_prefix(params, latent, state)
+            if (k + 1) % horizon == 0:  # EfficientZero resets every lstm_horizon_len steps
+                state = model.initial_state(actions.shape[0])
         latent = scale_gradient(latent, DYNAMICS_GRADIENT_SCALE)
         policy_logits, value_logits = model.predict(params, latent)
         policies.append(policy_logits)

@@ -7,6 +7,12 @@ alone decides what happens (MuZero section 3).
 Two-player zero-sum games use discount -gamma inside the tree: values are from the point of
 view of the player to move and rewards from the view of the player who acted, so mctx negates
 the child's value when it backs up across a ply.
+
+A value-prefix model (EfficientZero, Ye et al. 2021, section 4.2) carries its LSTM state down
+the tree: a node's embedding is (latent, LSTM state, value prefix, depth), and the reward of the
+edge into depth d is prefix_d - prefix_{d-1}, where prefix_{d-1} counts as 0 when d-1 is a
+multiple of the horizon; there the LSTM state passed to the children is reset to zeros, as in
+training (EfficientZero's ctree, `is_reset`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from flax import struct
 
 from muzero.config import Config
 from muzero.model.networks import Model
+from muzero.model.value_prefix import LSTMState, reset_where
 from muzero.model.value_transforms import logits_to_scalar, make_support
 from muzero.types import Array, EnvSpec, Params, PRNGKey
 
@@ -31,12 +38,80 @@ class SearchOutput(struct.PyTreeNode):
     root_value: Array  # [B] value of the root after search, for the player to move
 
 
+class PrefixEmbedding(struct.PyTreeNode):
+    """A value-prefix model's node in the tree (mctx's embedding)."""
+
+    latent: Array  # [B, ...]
+    lstm: LSTMState  # 2 of [B, L], the state its children's prefixes continue from
+    prefix: Array  # [B] its value prefix, 0 at the root and at every reset point
+    depth: Array  # [B] int32, edges from the root
+
+
 SearchFn = Callable[[Params, Array, Array, PRNGKey], SearchOutput]
+Embedding = Array | PrefixEmbedding
+RecurrentFn = Callable[
+    [Params, PRNGKey, Array, Embedding], tuple[mctx.RecurrentFnOutput, Embedding]
+]
 
 
 def tree_discount(config: Config, spec: EnvSpec) -> float:
     """gamma, negated for two-player zero-sum games so values flip sign every ply."""
     return -config.learner.discount if spec.two_player else config.learner.discount
+
+
+def root_embedding(model: Model, latent: Array) -> Embedding:
+    """The root's mctx embedding: the latent [B, ...], or for a value-prefix model a
+    `PrefixEmbedding` with a zero LSTM state, prefix 0 and depth 0."""
+    if not model.prefix_horizon:
+        return latent
+    batch = latent.shape[0]
+    return PrefixEmbedding(
+        latent=latent,
+        lstm=model.initial_state(batch),
+        prefix=jnp.zeros((batch,), jnp.float32),
+        depth=jnp.zeros((batch,), jnp.int32),
+    )
+
+
+def make_recurrent_fn(model: Model, config: Config, spec: EnvSpec) -> RecurrentFn:
+    """mctx's recurrent_fn(params, key, action [B], embedding) -> (output, child embedding)
+    inside the learned model: per-step rewards, or value-prefix differences (module doc)."""
+    value_support = make_support(config.network.value_support)
+    reward_support = make_support(config.network.reward_support)
+    discount = tree_discount(config, spec)
+    horizon = model.prefix_horizon
+
+    def output(params: Params, reward: Array, next_latent: Array) -> mctx.RecurrentFnOutput:
+        prior_logits, value_logits = model.predict(params, next_latent)
+        return mctx.RecurrentFnOutput(
+            reward=reward,
+            discount=jnp.full(reward.shape, discount, jnp.float32),
+            prior_logits=prior_logits,
+            value=logits_to_scalar(value_logits, value_support),
+        )
+
+    def per_step(params, key, action, latent):
+        del key
+        reward_logits, next_latent = model.dynamics(params, latent, action)
+        reward = logits_to_scalar(reward_logits, reward_support)
+        return output(params, reward, next_latent), next_latent
+
+    def value_prefix(params, key, action, node: PrefixEmbedding):
+        del key
+        _, next_latent = model.dynamics(params, node.latent, action)
+        prefix_logits, lstm = model.value_prefix(params, next_latent, node.lstm)
+        prefix = logits_to_scalar(prefix_logits, reward_support)
+        depth = node.depth + 1
+        reset = depth % horizon == 0
+        child = PrefixEmbedding(
+            latent=next_latent,
+            lstm=reset_where(lstm, reset),
+            prefix=jnp.where(reset, 0.0, prefix),
+            depth=depth,
+        )
+        return output(params, prefix - node.prefix, next_latent), child
+
+    return value_prefix if horizon else per_step
 
 
 def make_search_fn(
@@ -53,22 +128,8 @@ def make_search_fn(
     evaluations; self-play keeps it for exploration.
     """
     value_support = make_support(config.network.value_support)
-    reward_support = make_support(config.network.reward_support)
-    discount = tree_discount(config, spec)
     policy = make_tree_policy(config, evaluation=evaluation, num_simulations=num_simulations)
-
-    def recurrent_fn(params, key, action, latent):
-        del key
-        reward_logits, next_latent = model.dynamics(params, latent, action)
-        prior_logits, value_logits = model.predict(params, next_latent)
-        batch = action.shape[0]
-        out = mctx.RecurrentFnOutput(
-            reward=logits_to_scalar(reward_logits, reward_support),
-            discount=jnp.full((batch,), discount, jnp.float32),
-            prior_logits=prior_logits,
-            value=logits_to_scalar(value_logits, value_support),
-        )
-        return out, next_latent
+    recurrent_fn = make_recurrent_fn(model, config, spec)
 
     def search(params: Params, observation: Array, legal_mask: Array, key: PRNGKey):
         latent = model.represent(params, observation)
@@ -76,7 +137,7 @@ def make_search_fn(
         root = mctx.RootFnOutput(
             prior_logits=prior_logits,
             value=logits_to_scalar(value_logits, value_support),
-            embedding=latent,
+            embedding=root_embedding(model, latent),
         )
         return policy(params, key, root, recurrent_fn, legal_mask)
 

@@ -15,9 +15,18 @@ import envs
 from configs import get_preset
 from muzero.cli.diagnose import diagnose, main
 from muzero.evaluation.episodes import make_single_player_eval
-from muzero.evaluation.model_errors import Predictions, Record, compare, make_recorder, summarize
+from muzero.evaluation.model_errors import (
+    Predictions,
+    Record,
+    compare,
+    make_recorder,
+    predictions_along,
+    summarize,
+)
 from muzero.evaluation.model_errors import real_outcomes as real_outcomes_eager
 from muzero.model.networks import make_model
+from muzero.model.unroll import unroll
+from muzero.model.value_transforms import logits_to_scalar, make_support
 from muzero.replay.history import network_spec
 from muzero.search.policy import SearchOutput
 
@@ -224,3 +233,39 @@ def test_bad_run_dir_and_host_env_fail_in_one_line(tmp_path, capsys):
         main([str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert "host environment" in err and "\n" not in err
+
+
+def test_a_value_prefix_models_rewards_are_its_prefix_differences():
+    """The reward of step k is prefix_k - prefix_{k-1}, prefix_{k-1} = 0 after a reset (here
+    at steps 0 and 2 with horizon 2), as the search reads it."""
+    config = get_preset("smoke")
+    network = dataclasses.replace(config.network, value_prefix_horizon=2, lstm_size=4)
+    spec = envs.make(config.env.id).spec
+    model = make_model(network, spec)
+    params = jax.jit(model.init)(jax.random.key(0))
+    leaves, tree = jax.tree.flatten(params)  # random parameters: the untrained prefix is 0
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    params = tree.unflatten(
+        [jax.random.normal(k, x.shape) for k, x in zip(keys, leaves, strict=True)]
+    )
+    observation = jax.random.bernoulli(jax.random.key(2), 0.4, (3, *spec.observation_shape))
+    actions = jax.random.randint(jax.random.key(3), (3, 4), 0, spec.num_actions)
+    support = make_support(network.reward_support)
+
+    def both(p):
+        predicted = predictions_along(
+            model, p, observation, actions, value_support=support, reward_support=support
+        )
+        prefix = unroll(model, p, observation, actions).stacked()["reward_logits"]
+        return predicted.reward, logits_to_scalar(prefix, support)
+
+    reward, prefix = jax.device_get(jax.jit(both)(params))
+    expected = [
+        prefix[:, 0],
+        prefix[:, 1] - prefix[:, 0],
+        prefix[:, 2],
+        prefix[:, 3] - prefix[:, 2],
+    ]
+    np.testing.assert_allclose(reward[:, 0], 0.0)
+    np.testing.assert_allclose(reward[:, 1:], np.stack(expected, axis=1), atol=1e-6)
+    assert np.abs(prefix[:, 1] - prefix[:, 0]).max() > 1e-3  # the differences mean something

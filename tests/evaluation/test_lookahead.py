@@ -1,8 +1,11 @@
 """The imagined-against-real lookahead players (`muzero.evaluation.lookahead`) on tic-tac-toe."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import envs
 from configs import get_preset
@@ -11,11 +14,14 @@ from muzero.evaluation.mistakes import make_positions, replay_positions
 from muzero.model.networks import make_model
 
 
-def test_untrained_model_real_children_take_every_immediate_win():
-    """Untrained heads predict value and reward 0: the prior and the imagined lookahead see
-    no difference between moves and play the first legal one, while the real lookahead reads
-    the true reward of each child and so takes a win whenever one is there."""
+@pytest.mark.parametrize("value_prefix_horizon", [0, 2])
+def test_untrained_model_real_children_take_every_immediate_win(value_prefix_horizon):
+    """Untrained heads predict value and reward (or value prefix) 0: the prior and the imagined
+    lookahead see no difference between moves and play the first legal one, while the real
+    lookahead reads the true reward of each child and so takes a win whenever one is there."""
     config = get_preset("smoke")
+    network = dataclasses.replace(config.network, value_prefix_horizon=value_prefix_horizon)
+    config = config.replace(network=network)
     env = envs.make("tic_tac_toe")
     model = make_model(config.network, env.spec)
     params = model.init(jax.random.key(0))

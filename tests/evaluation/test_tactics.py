@@ -1,6 +1,7 @@
 """Tactical positions: the rules-based classifier by hand and against an independent check, and
 the report on an untrained model, whose zero predictions give known errors."""
 
+import dataclasses
 import functools
 import itertools
 
@@ -130,11 +131,15 @@ def test_select_keeps_distinct_positions_of_one_kind_capped():
     assert len(capped) == 5
 
 
-def test_report_on_an_untrained_model():
+@pytest.mark.parametrize("value_prefix_horizon", [0, 1])
+def test_report_on_an_untrained_model(value_prefix_horizon):
     """Zero-initialised heads predict value and reward 0 and a uniform policy: the winning
     move's reward and the root value are off by 1, the absorbing value is right, and the prior
-    on the key move is chance."""
+    on the key move is chance. A value-prefix model's rewards (prefix differences, the reply's
+    after a reset with horizon 1) are 0 as well."""
     config = get_preset("smoke")
+    network = dataclasses.replace(config.network, value_prefix_horizon=value_prefix_horizon)
+    config = config.replace(network=network)
     env = envs.make(config.env.id)
     spec = network_spec(env.spec, config)
     model = make_model(config.network, spec)

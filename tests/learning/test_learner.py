@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import envs
 from configs import get_preset
 from muzero.learning.learner import make_optimizer, make_update_fn
 from muzero.replay import history
@@ -76,3 +77,27 @@ def test_a_non_finite_update_is_skipped_and_counted():
     assert int(metrics["learner/nonfinite_updates"]) == 3
     assert int(metrics["learner/first_nonfinite_update"]) == 0
     assert np.isnan(float(metrics["learner/loss"]))
+
+
+def test_the_learner_fits_value_prefixes_when_the_network_predicts_them():
+    """The smoke preset (K = 3, two-player discount -gamma) with value_prefix_horizon 2: the
+    reward targets become 1, 1+2 | 3, the values stay as without the switch."""
+    from muzero.learning.learner import make_targets_fn
+    from muzero.replay.buffer import Window
+
+    base = get_preset("smoke")
+    prefix = base.replace(network=dataclasses.replace(base.network, value_prefix_horizon=2))
+    spec = envs.make(base.env.id).spec
+    width = base.learner.unroll_steps + base.learner.td_steps + 1
+    window = Window(
+        action=jnp.zeros((1, width), jnp.int32),
+        reward=jnp.zeros((1, width)).at[0, :3].set(jnp.asarray([1.0, 2.0, 3.0])),
+        terminated=jnp.zeros((1, width), bool),
+        truncated=jnp.zeros((1, width), bool),
+        root_value=jnp.ones((1, width)),
+        policy=jnp.ones((1, width, spec.num_actions)) / spec.num_actions,
+    )
+    plain, prefixed = make_targets_fn(base, spec)(window), make_targets_fn(prefix, spec)(window)
+    np.testing.assert_allclose(plain.reward[0], [0, 1, 2, 3])
+    np.testing.assert_allclose(prefixed.reward[0], [0, 1, 3, 3])
+    np.testing.assert_array_equal(prefixed.value, plain.value)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from muzero.learning.targets import n_step_values, off_policy_td, unroll_targets
+from muzero.learning.targets import batch_targets, n_step_values, off_policy_td, unroll_targets
 from muzero.replay.buffer import Window
 
 
@@ -149,3 +149,61 @@ def test_shortened_horizons_equal_a_python_loop(seed):
         z = n_step_values(w, k + 1, n, d, horizon=jnp.asarray(h))
         expected = [python_n_step(w, s, h, d) for s in range(k + 1)]
         np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_value_prefix_targets_by_hand():
+    """EfficientZero section 4.2: with horizon 2 the reward targets of offsets 1..5 are the
+    sums since the last reset at offsets 2 and 4: 1, 1+2 | 3, 3+4 | 5."""
+    w = make_window([1, 2, 3, 4, 5, 0, 0, 0])
+    t = unroll_targets(w, unroll_steps=5, td_steps=2, discount=1.0, value_prefix_horizon=2)
+    np.testing.assert_allclose(t.reward, [0, 1, 3, 3, 7, 5])
+    np.testing.assert_allclose(t.reward_mask, [0, 1, 1, 1, 1, 1])
+    plain = unroll_targets(w, unroll_steps=5, td_steps=2, discount=1.0)
+    np.testing.assert_allclose(plain.reward, [0, 1, 2, 3, 4, 5])
+    for name in ("value", "value_mask", "policy_mask", "reward_mask", "actions"):
+        np.testing.assert_array_equal(getattr(t, name), getattr(plain, name))
+    # A horizon at least K never resets: the cumulative sums from the root.
+    long = unroll_targets(w, unroll_steps=5, td_steps=2, discount=1.0, value_prefix_horizon=5)
+    np.testing.assert_allclose(long.reward, [0, 1, 3, 6, 10, 15])
+
+
+def test_value_prefix_targets_past_a_termination_add_nothing():
+    # Transition 2 terminates: offsets 4 and 5 are the absorbing state (reward 0, counted).
+    w = make_window([1, 2, 3, 9, 9, 9, 9, 9], terminated=[0, 0, 1, 0, 0, 0, 0, 0])
+    t = unroll_targets(w, unroll_steps=5, td_steps=2, discount=1.0, value_prefix_horizon=2)
+    np.testing.assert_allclose(t.reward, [0, 1, 3, 3, 3, 0])
+    np.testing.assert_allclose(t.reward_mask, [0, 1, 1, 1, 1, 1])
+    # Horizon 3: 1, 3, 6 | 0, 0 (the reset at offset 3 empties the sum).
+    t3 = unroll_targets(w, unroll_steps=5, td_steps=2, discount=1.0, value_prefix_horizon=3)
+    np.testing.assert_allclose(t3.reward, [0, 1, 3, 6, 0, 0])
+
+
+def test_value_prefix_targets_past_a_truncation_are_masked():
+    w = make_window([1, 2, 9, 9, 9, 9, 9], truncated=[0, 1, 0, 0, 0, 0, 0])
+    t = unroll_targets(w, unroll_steps=4, td_steps=2, discount=1.0, value_prefix_horizon=4)
+    np.testing.assert_allclose(t.reward_mask, [0, 1, 1, 0, 0])
+    np.testing.assert_allclose(t.reward[:3], [0, 1, 3])
+
+
+@pytest.mark.parametrize("horizon", [1, 2, 3])
+def test_value_prefixes_equal_a_python_loop(horizon):
+    rng = np.random.default_rng(horizon)
+    ends = rng.random(12)
+    w = make_window(rng.normal(size=12), terminated=ends < 0.15, truncated=ends > 0.9)
+    k = 6
+    plain = unroll_targets(w, k, 5, 0.9)
+    prefixed = batch_targets(
+        jax.tree.map(lambda x: x[None], w),
+        unroll_steps=k,
+        td_steps=5,
+        discount=0.9,
+        value_prefix_horizon=horizon,
+    )
+    expected, total = [0.0], 0.0
+    for offset in range(1, k + 1):
+        if (offset - 1) % horizon == 0:  # the LSTM state was reset at offset - 1
+            total = 0.0
+        total += float(plain.reward[offset])
+        expected.append(total)
+    np.testing.assert_allclose(prefixed.reward[0], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(prefixed.reward_mask[0], plain.reward_mask)

@@ -1,5 +1,7 @@
 """`unroll` against the model's three functions called by hand, one position at a time."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -73,3 +75,40 @@ def test_the_gradient_into_each_dynamics_step_is_halved():
         scaled, unscaled = through(steps), same_without_scaling(steps)
         for a, b in zip(jax.tree.leaves(scaled), jax.tree.leaves(unscaled), strict=True):
             np.testing.assert_allclose(a, b * 0.5**steps, rtol=1e-5, atol=1e-7)
+
+
+def test_a_value_prefix_unroll_resets_the_lstm_every_horizon_steps():
+    """EfficientZero section 4.2: reward_logits[k] is the LSTM's prefix after step k+1, from a
+    zero state at the root and again after steps 2 and 4 (horizon 2)."""
+    spec = envs.make("tic_tac_toe").spec
+    unit = SupportConfig(min_value=-1.0, max_value=1.0, num_bins=5, transform=False)
+    config = NetworkConfig(hidden_size=16, latent_size=8, lstm_size=6, value_prefix_horizon=2,
+                           value_support=unit, reward_support=unit)  # fmt: skip
+    model = make_model(config, spec)
+    params = model.init(jax.random.key(0))
+    # Random parameters everywhere: the zero-initialised output layer would hide the state.
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(2), len(leaves))
+    params = tree.unflatten(
+        [jax.random.normal(k, x.shape) for k, x in zip(keys, leaves, strict=True)]
+    )
+    keys = jax.random.split(jax.random.key(1), 2)
+    observation = jax.random.bernoulli(keys[0], 0.4, (3, *spec.observation_shape))
+    actions = jax.random.randint(keys[1], (3, 5), 0, spec.num_actions)
+    got = jax.jit(lambda p: unroll(model, p, observation, actions).stacked())(params)
+
+    @functools.partial(jax.jit, static_argnums=0)  # one program: eager flax is slow
+    def by_hand(reset_every):
+        latent, state, prefixes = model.represent(params, observation), model.initial_state(3), []
+        for k in range(5):
+            _, latent = model.dynamics(params, latent, actions[:, k])
+            logits, state = model.value_prefix(params, latent, state)
+            prefixes.append(logits)
+            if reset_every and (k + 1) % reset_every == 0:
+                state = model.initial_state(3)
+        return jnp.stack(prefixes, axis=1)
+
+    np.testing.assert_allclose(got["reward_logits"], by_hand(2), atol=1e-5)
+    never_reset = by_hand(None)
+    np.testing.assert_allclose(got["reward_logits"][:, :2], never_reset[:, :2], atol=1e-5)
+    assert np.abs(got["reward_logits"][:, 2:] - never_reset[:, 2:]).min(axis=-1).max() > 1e-3

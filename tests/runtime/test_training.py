@@ -7,6 +7,7 @@ import jax
 import numpy as np
 import pytest
 
+import envs
 from configs import get_preset
 from muzero.agent import Agent
 from muzero.runtime import checkpointing, runs, training
@@ -113,6 +114,22 @@ def test_puct_search_and_resnet_torso_run_in_the_loop(tmp_path):
     assert all(np.isfinite(row["learner/loss"]) for row in rows if "learner/loss" in row)
     consistency = [row["learner/consistency_loss"] for row in rows if "learner/loss" in row]
     assert consistency and all(-1.0 <= c <= 1.0 for c in consistency)
+
+
+def test_a_value_prefix_run_trains(tmp_path):
+    """EfficientZero's value prefix (network.value_prefix_horizon) end to end on the smoke
+    preset: self-play searches with it, the learner fits prefix targets, the checkpoint holds
+    the LSTM and no per-step reward head, and the loaded agent plays."""
+    base = smoke(tmp_path, max_iterations=3)
+    network = dataclasses.replace(base.network, value_prefix_horizon=2, lstm_size=8)
+    run_dir = training.run(base.replace(network=network), evaluate_at_end=False)
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rewards = [row["learner/reward_loss"] for row in rows if "learner/loss" in row]
+    assert rewards and all(np.isfinite(r) and r > 0 for r in rewards)
+    agent = Agent.load(run_dir)
+    assert "value_prefix" in agent.params and "MLP_1" not in agent.params["dynamics"]["params"]
+    result = agent.search(np.zeros(envs.spec(base.env).observation_shape, bool))
+    assert np.isfinite(result.value)
 
 
 def test_an_opponent_failing_in_evaluation_does_not_stop_training(smoke_run, tmp_path, monkeypatch):
