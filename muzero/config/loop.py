@@ -162,12 +162,15 @@ class EvalConfig:
     names)."""
     interval_s: float = 0.0
     """Seconds of training between evaluations; 0 = evaluate once at the end."""
+    interval_env_steps: int = 0
+    """Environment steps between evaluations, besides `interval_s`: learning curves with
+    points at the same steps for every run, however fast each runs; 0 = none."""
     num_simulations: int = 0
     """Simulations per move in evaluation; 0 = search.num_simulations."""
 
     def __post_init__(self) -> None:
         at_least(self, "eval", 1, "num_games")
-        at_least(self, "eval", 0, "interval_s", "num_simulations")
+        at_least(self, "eval", 0, "interval_s", "interval_env_steps", "num_simulations")
         for name in self.opponents:
             check(
                 name in ("random", "minimax", "perfect")

@@ -234,6 +234,7 @@ def _open_session(
         checkpointing.save_snapshot(run_dir, 0, loop.train_state.params)
     start = time.perf_counter()
     loop.last.update(dict.fromkeys(("log", "eval", "checkpoint", "snapshot"), start))
+    loop.last["eval_mark"] = _env_step_mark(config, loop.counters)
     session = _Session(
         run_dir=run_dir,
         resumed=start_step is not None,
@@ -296,9 +297,10 @@ def _on_schedule(c: Components, session: _Session, loop: _Loop, window: MetricsW
         session.display.update(counters, loop.elapsed, row)
         last["log"] = now
         check_finite(row, counters["updates"])
-    if cfg.eval.interval_s > 0 and now - last["eval"] >= cfg.eval.interval_s:
+    if _evaluation_due(cfg, loop, now):
         _evaluate(c, session, loop, cfg.run.seed + counters["iterations"])
         last["eval"] = time.perf_counter()
+        last["eval_mark"] = _env_step_mark(cfg, counters)
     saving = now - last["checkpoint"] >= cfg.run.checkpoint_interval_s
     if saving or (snapshot_every > 0 and now - last["snapshot"] >= snapshot_every):
         window.check_finite(counters["updates"])  # never save a state after a skipped update
@@ -310,6 +312,20 @@ def _on_schedule(c: Components, session: _Session, loop: _Loop, window: MetricsW
         keep = cfg.run.snapshots_to_keep
         checkpointing.save_snapshot(session.run_dir, counters["iterations"], params, keep=keep)
         last["snapshot"] = time.perf_counter()
+
+
+def _env_step_mark(cfg: Config, counters: dict[str, int]) -> int:
+    """How many `eval.interval_env_steps` the run has passed (0 without that interval)."""
+    every = cfg.eval.interval_env_steps
+    return counters["env_steps"] // every if every else 0
+
+
+def _evaluation_due(cfg: Config, loop: _Loop, now: float) -> bool:
+    """An evaluation is due when `eval.interval_s` has passed since the last one, or the run
+    has passed another multiple of `eval.interval_env_steps`."""
+    e = cfg.eval
+    by_time = e.interval_s > 0 and now - loop.last["eval"] >= e.interval_s
+    return by_time or _env_step_mark(cfg, loop.counters) > loop.last["eval_mark"]
 
 
 def _finish(

@@ -155,3 +155,18 @@ def test_an_opponent_failing_in_evaluation_does_not_stop_training(smoke_run, tmp
     for row in errors:
         assert "opponent 'illegal_bot:play' returned 99, not a legal action" in row["eval/error"]
     assert checkpointing.resolve(run_dir)[1] == 1  # the final checkpoint was written
+
+
+def test_evaluations_every_n_env_steps(smoke_run, tmp_path, monkeypatch):
+    """`eval.interval_env_steps`: an evaluation each time the run passes another multiple of
+    it (128 env steps per smoke iteration, so every second iteration), and one at the end."""
+    base = smoke(tmp_path, max_iterations=5, snapshot_interval_s=0.0)
+    _, compiled = smoke_run
+    monkeypatch.setattr(
+        training, "build", lambda config: dataclasses.replace(compiled, config=config)
+    )
+    evaluation = dataclasses.replace(base.eval, interval_env_steps=256)
+    run_dir = training.run(base.replace(eval=evaluation))
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    evaluated = [row["env_steps"] for row in rows if any(k.startswith("eval/") for k in row)]
+    assert evaluated == [256, 512, 640]
