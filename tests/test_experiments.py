@@ -8,6 +8,8 @@ import importlib
 import pandas as pd
 import pytest
 
+from experiments import common
+
 
 def check_folder(folder, figures=1):
     report = (folder / "report.md").read_text()
@@ -49,6 +51,7 @@ def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
     [
         pytest.param("gumbel_few_simulations", marks=pytest.mark.slow),
         pytest.param("simulations_in_training", marks=pytest.mark.slow),
+        pytest.param("efficientzero_ablation", marks=pytest.mark.slow),
         "atari100k",
     ],
 )
@@ -56,6 +59,25 @@ def test_training_experiment_tiny(name, tmp_path):
     module = importlib.import_module(f"experiments.{name}")
     folder = module.main(["--tiny", "--out", str(tmp_path)])
     check_folder(folder)
+
+
+def test_ablation_arms_switch_exactly_their_additions(tmp_path):
+    """Each arm of the EfficientZero ablation is the preset with every addition off but its
+    own, at the preset's values, and a run's config names its arm back."""
+    from configs import get_preset
+    from experiments import efficientzero_ablation as ablation
+
+    base = get_preset(ablation.PRESET)
+    for arm, parts in ablation.ARMS.items():
+        config = common.configure(ablation.PRESET, ablation.arm_overrides(arm, base), tmp_path)
+        assert ablation.arm_of(config) == arm
+        assert (config.reanalyze.policy and config.reanalyze.value) == ("reanalyze" in parts)
+        assert (config.learner.consistency_loss_weight == 2.0) == ("consistency" in parts)
+        assert (config.network.value_prefix_horizon == 5) == ("value_prefix" in parts)
+        assert (config.learner.td_age_steps == 60_000) == ("off_policy" in parts)
+        # everything else is the preset's
+        assert config.learner.updates_per_iteration == base.learner.updates_per_iteration
+        assert config.run.max_env_steps == base.run.max_env_steps
 
 
 def test_soak_compares_memory_after_the_replay_fills_with_its_level_then():

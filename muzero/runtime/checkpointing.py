@@ -75,6 +75,12 @@ def _steps(folder: pathlib.Path) -> list[int]:
     return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir())
 
 
+def latest_step(run_dir: pathlib.Path) -> int | None:
+    """The iteration of a run's newest finished checkpoint, or None if it has none."""
+    steps = _steps(checkpoint_dir(pathlib.Path(run_dir)))
+    return steps[-1] if steps else None
+
+
 def remove_temporary(run_dir: pathlib.Path) -> list[pathlib.Path]:
     """Delete the temporary folders that saves killed mid-write left in checkpoints/ and
     snapshots/ (call before a session saves anything); returns what was removed."""
