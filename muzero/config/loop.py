@@ -118,9 +118,16 @@ class ReanalyzeConfig:
     replayed positions, computed inside every update (one batched, jitted step)."""
 
     policy: bool = False
-    """Re-run the self-play search with the latest parameters at the K + 1 unrolled positions
-    of every sampled position, and train the policy towards its result instead of the search
-    that was run when the position was played."""
+    """Re-run the self-play search at the K + 1 unrolled states of every sampled position (with
+    `policy_network`'s parameters), and train the policy towards its result instead of the
+    search that was run when the position was played."""
+    policy_network: Literal["target", "latest"] = "target"
+    """Parameters of the policy re-search: the target network (EfficientZero) or the latest
+    parameters (MuZero Reanalyze). With Gumbel MuZero's improved-policy targets the latest
+    parameters chase their own logits: each update's target is the current prior moved by
+    sigma(q), so the logits grow along q without bound (measured on MinAtar Breakout: the
+    policy loss fell to 0 and the return to 0). A target network holds the target still for
+    `target_update_interval` updates."""
     value: bool = False
     """Bootstrap the n-step value target from the target network (`target_update_interval`)
     evaluated at the bootstrap position now, instead of the search value stored at acting
@@ -141,12 +148,18 @@ class ReanalyzeConfig:
             "must be 'network' or 'search'",
             self.value_source,
         )
+        check(
+            self.policy_network in ("target", "latest"),
+            "reanalyze.policy_network",
+            "must be 'target' or 'latest'",
+            self.policy_network,
+        )
         at_least(self, "reanalyze", 0, "num_simulations")
         at_least(self, "reanalyze", 1, "target_update_interval")
 
     @property
     def uses_target_network(self) -> bool:
-        return self.value
+        return self.value or (self.policy and self.policy_network == "target")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,8 +6,9 @@ sample-efficient regime) most of what the learner sees is old. Reanalysis recomp
 targets that depend on the network (Schrittwieser et al. 2021, "Online and Offline
 Reinforcement Learning by Planning with a Learned Model"; MuZero appendix H; Ye et al. 2021):
 
-- policy: the self-play search is run again, with the latest parameters, at the K + 1 states
-  the loss unrolls through, from their stored observations and root legal masks;
+- policy: the self-play search is run again at the K + 1 states the loss unrolls through,
+  from their stored observations and root legal masks, with the target network
+  (EfficientZero; `reanalyze.policy_network`) or the latest parameters (MuZero Reanalyze);
 - value: the n-step target's bootstrap v_{t+k+n} is re-evaluated by a target network (a copy
   of the parameters refreshed every `reanalyze.target_update_interval` updates, so the value
   target does not chase the network it trains), either its predicted value (EfficientZero) or
@@ -92,7 +93,8 @@ def make_reanalyze_fn(model: Model, config: Config, spec: EnvSpec) -> ReanalyzeF
         k_policy, k_value = jax.random.split(key)
         window, metrics = sample.window, {}
         if rc.policy:
-            policy, metrics["reanalyze/policy_shift"] = fresh_policy(params, sample, k_policy)
+            searcher = target_params if rc.policy_network == "target" else params
+            policy, metrics["reanalyze/policy_shift"] = fresh_policy(searcher, sample, k_policy)
             window = window.replace(policy=policy)
         if rc.value:
             root_value, metrics["reanalyze/value_shift"] = fresh_values(

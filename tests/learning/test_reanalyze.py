@@ -93,7 +93,10 @@ def test_reanalysis_by_the_acting_network_reproduces_the_acting_targets():
     assert float(metrics["reanalyze/policy_shift"]) < 1e-5
     assert float(metrics["reanalyze/value_shift"]) < 1e-5
 
+    # The policy is re-searched by the target network (EfficientZero), not the latest one.
     other = perturbed(params, 2)
+    window, _ = reanalyze(other, params, replay, sample, horizon, jax.random.key(3))
+    np.testing.assert_allclose(window.policy, stored.policy, rtol=1e-5, atol=1e-5)
     window, metrics = reanalyze(other, other, replay, sample, horizon, jax.random.key(3))
     assert not np.allclose(window.policy[:, : lc.unroll_steps + 1], stored.policy[:, :3])
     assert float(metrics["reanalyze/value_shift"]) > 1e-3
@@ -166,6 +169,7 @@ def test_a_run_without_a_target_network_carries_none():
         ("value_source", "tree", "reanalyze.value_source must be 'network' or 'search'"),
         ("target_update_interval", 0, "reanalyze.target_update_interval must be >= 1"),
         ("num_simulations", -1, "reanalyze.num_simulations must be >= 0"),
+        ("policy_network", "old", "reanalyze.policy_network must be 'target' or 'latest'"),
     ],
 )
 def test_bad_reanalyze_settings_name_the_field(field, value, message):
