@@ -221,7 +221,7 @@ def learning_table(results: list[dict[str, Any]]) -> Table:
         title=f"learning and reanalysis ({jax.devices()[0].platform})",
         caption="updates/s: the update as configured; update ms: one update with reanalysis "
         "off, and on (policy and value); reanalysed positions/s: B (K+1) per call of the "
-        "reanalysis alone; %: one iteration of a run (E x T acting steps, then U updates) "
+        "reanalysis alone; share %: one iteration of a run (E x T acting steps, then U updates) "
         "as configured, and as it would be with reanalysis on",
     )
     columns = (
