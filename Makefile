@@ -111,7 +111,7 @@ test-slow: $(STAMP)  ## long learning tests and long end-to-end runs
 soak: $(STAMP)  ## an hour of connect_four, resident memory sampled each minute into <run>/memory.csv: make soak [SOAK_SECONDS=3600] [SOAK_INTERVAL=60]
 	$(BIN)/python experiments/soak.py --seconds $(SOAK_SECONDS) --interval $(SOAK_INTERVAL) $(ARGS)
 
-bench: $(STAMP)  ## acting throughput against the search roofline: make bench [BENCH_ENVS='tictactoe cartpole atari100k']
+bench: $(STAMP)  ## acting against the search roofline, learning, reanalysis and their shares of a run: make bench [BENCH_ENVS='tictactoe cartpole atari100k']
 	$(BIN)/python -m muzero.cli.bench $(BENCH_ENVS) $(ARGS)
 
 lint: $(STAMP)  ## ruff check, format check and the layer contracts (import-linter, pyproject.toml)
