@@ -27,6 +27,7 @@ from muzero.learning.learner import (
     make_learn_fn,
     make_optimizer,
     make_update_fn,
+    sample_positions,
 )
 from muzero.learning.reanalyze import make_reanalyze_fn
 from muzero.replay import buffer as replay_lib
@@ -131,20 +132,9 @@ def time_reanalysis(
 ) -> float:
     """Seconds per call of the jitted reanalysis (`make_reanalyze_fn`, alone) of one sampled
     batch: B (K + 1) policy searches and B (K + 1) bootstrap values, as `config` asks."""
-    lc, rc = config.learner, config.replay
+    lc = config.learner
     sample = jax.jit(
-        lambda replay, key: replay_lib.sample(
-            replay,
-            key,
-            batch_size=lc.batch_size,
-            unroll_steps=lc.unroll_steps,
-            td_steps=lc.td_steps,
-            priority_exponent=rc.priority_exponent,
-            importance_exponent=rc.importance_exponent,
-            history_frames=config.history.frames,
-            action_planes=config.history.action_planes,
-            next_observations=True,
-        )
+        lambda replay, key: sample_positions(replay, key, config, next_observations=True)
     )(replay, jax.random.key(2))
     reanalyze = jax.jit(make_reanalyze_fn(c.model, config, network_spec(c.spec, config)))
     horizon = jnp.full((lc.batch_size,), lc.td_steps, jnp.int32)

@@ -143,28 +143,38 @@ def make_loss_fn(model: Model, config: Config) -> LossFn:
     return loss
 
 
+def sample_positions(
+    replay: replay_lib.ReplayState, key: PRNGKey, config: Config, *, next_observations: bool
+) -> replay_lib.Sample:
+    """A prioritized batch of positions with the config's batch size, unroll, n and histories
+    (`muzero.replay.buffer.sample`)."""
+    lc, rc = config.learner, config.replay
+    return replay_lib.sample(
+        replay,
+        key,
+        batch_size=lc.batch_size,
+        unroll_steps=lc.unroll_steps,
+        td_steps=lc.td_steps,
+        priority_exponent=rc.priority_exponent,
+        importance_exponent=rc.importance_exponent,
+        history_frames=config.history.frames,
+        action_planes=config.history.action_planes,
+        next_observations=next_observations,
+    )
+
+
 def make_batch_fn(model: Model, config: Config, spec: EnvSpec) -> BatchFn:
     """Returns batch(state, replay, key) -> (sample, targets, metrics): a prioritized sample
     and its targets, reanalysed and with off-policy horizons as the config asks."""
-    lc, rc = config.learner, config.replay
+    lc = config.learner
     targets_of = make_targets_fn(config, spec)
     reanalysis = config.reanalyze.policy or config.reanalyze.value
     reanalyze = make_reanalyze_fn(model, config, spec) if reanalysis else None
 
     def batch(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         k_sample, k_reanalyze = jax.random.split(key) if reanalysis else (key, None)
-        sample = replay_lib.sample(
-            replay,
-            k_sample,
-            batch_size=lc.batch_size,
-            unroll_steps=lc.unroll_steps,
-            td_steps=lc.td_steps,
-            priority_exponent=rc.priority_exponent,
-            importance_exponent=rc.importance_exponent,
-            history_frames=config.history.frames,
-            action_planes=config.history.action_planes,
-            next_observations=lc.consistency_loss_weight > 0 or config.reanalyze.policy,
-        )
+        next_observations = lc.consistency_loss_weight > 0 or config.reanalyze.policy
+        sample = sample_positions(replay, k_sample, config, next_observations=next_observations)
         horizon, window, metrics = None, sample.window, {}
         if lc.td_age_steps:  # the age is counted in records of a column: E env steps each
             age = sample.age * replay.action.shape[0]

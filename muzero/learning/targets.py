@@ -58,42 +58,27 @@ def n_step_values(
     `horizon` (a traced int in 1 .. td_steps) bootstraps after that many steps instead of n:
     EfficientZero's off-policy correction shortens it for old data (`off_policy_td`).
     """
-    if horizon is not None:
-        return _n_step_values_within(window, num_starts, td_steps, discount, horizon)
     ended = window.terminated.astype(bool) | window.truncated.astype(bool)
     positions = jnp.arange(num_starts)[:, None] + jnp.arange(td_steps)[None, :]  # [S, n]
     ended_at = ended[positions]
+    inside = None
+    if horizon is not None:  # only the first `horizon` steps count
+        inside = jnp.arange(td_steps)[None, :] < horizon  # [1, n]
+        ended_at = ended_at & inside
     # alive[k, i]: no episode end in records k .. k+i-1 (an exclusive running count).
     alive = (jnp.cumsum(ended_at, axis=1) - ended_at) == 0
+    if inside is not None:
+        alive = alive & inside
     step_value = jnp.where(
         window.truncated[positions], window.root_value[positions], window.reward[positions]
     )
     # d^0 .. d^(n-1) by repeated products: exact signs for the negative two-player discount.
     powers = jnp.cumprod(jnp.full((td_steps,), discount, jnp.float32)) / discount
     total = jnp.sum(jnp.where(alive, powers * step_value, 0.0), axis=1)
-    alive_at_n = ~jnp.any(ended_at, axis=1)
-    bootstrap = window.root_value[jnp.arange(num_starts) + td_steps]
-    return total + jnp.where(alive_at_n, powers[-1] * discount * bootstrap, 0.0)
-
-
-def _n_step_values_within(
-    window: Window, num_starts: int, td_steps: int, discount: float, horizon: Array
-) -> Array:
-    """`n_step_values` with the sum cut after `horizon` <= td_steps steps (a separate function
-    so that the fixed-n path stays exactly the computation it always was)."""
-    ended = window.terminated.astype(bool) | window.truncated.astype(bool)
-    positions = jnp.arange(num_starts)[:, None] + jnp.arange(td_steps)[None, :]  # [S, n]
-    inside = jnp.arange(td_steps)[None, :] < horizon  # [1, n]
-    ended_at = ended[positions] & inside
-    alive = ((jnp.cumsum(ended_at, axis=1) - ended_at) == 0) & inside
-    step_value = jnp.where(
-        window.truncated[positions], window.root_value[positions], window.reward[positions]
-    )
-    powers = jnp.cumprod(jnp.full((td_steps,), discount, jnp.float32)) / discount
-    total = jnp.sum(jnp.where(alive, powers * step_value, 0.0), axis=1)
-    alive_at_horizon = ~jnp.any(ended_at, axis=1)
-    bootstrap = window.root_value[jnp.arange(num_starts) + horizon]
-    return total + jnp.where(alive_at_horizon, powers[horizon - 1] * discount * bootstrap, 0.0)
+    alive_at_end = ~jnp.any(ended_at, axis=1)
+    steps = td_steps if horizon is None else horizon
+    bootstrap = window.root_value[jnp.arange(num_starts) + steps]
+    return total + jnp.where(alive_at_end, powers[steps - 1] * discount * bootstrap, 0.0)
 
 
 def off_policy_td(age: Array, td_steps: int, age_per_step: int) -> Array:
