@@ -108,7 +108,8 @@ def test_replay_memory_is_counted_and_a_replay_too_big_is_refused(monkeypatch):
     config = get_preset("atari_smoke")
     spec = envs.spec(config.env)
     e, length = config.actor.num_envs, config.replay_steps_per_env
-    per_record = 96 * 96 * 1 + 4 + 4 + 1 + 1 + 4 + 4 * spec.num_actions + 4
+    # frame, action, reward, terminated, truncated, root value, policy, legal mask, priority
+    per_record = 96 * 96 * 1 + 4 + 4 + 1 + 1 + 4 + 4 * spec.num_actions + spec.num_actions + 4
     expected = e * length * per_record + 4 + 4
     assert R.replay_bytes(spec, e, length) == expected
     allocated = R.init_replay(spec, e, length)
