@@ -65,6 +65,7 @@ def test_the_bench_measures_learning_and_reanalysis_of_a_preset_without_it(tmp_p
     assert "learning and reanalysis" in printed and "reanalysed" in printed
 
 
+@pytest.mark.slow  # the default suite has the bench end to end once, above
 def test_the_bench_measures_a_preset_with_reanalysis_on():
     """The smoke preset with `--reanalyze.policy --reanalyze.value` (the bench's command line
     passes them to the config as training does): its run reanalyses, so its own shares are the
