@@ -137,18 +137,23 @@ def plot_interval_estimates(
     path: pathlib.Path,
     xlabel: str = "normalized score",
     references: dict[str, dict[str, float]] | None = None,
+    metrics: tuple[str, ...] = tuple(METRICS),
 ) -> None:
     """rliable's interval-estimate figure as a PNG: one panel per metric, one bar per algorithm
     spanning its 95% interval with a tick at the point estimate; `references` ({name: {metric:
-    value}}, e.g. a paper's published numbers) are drawn as dashed vertical lines."""
+    value}}, e.g. a paper's published numbers) are drawn as dashed vertical lines; `metrics`
+    picks the panels (all of `METRICS` by default)."""
     from muzero.runtime.plots import pyplot, save_figure
 
     plt = pyplot()
     algorithms = list(aggregates)
     colors = plt.get_cmap("tab10")
     height = max(1.8, 0.45 * len(algorithms) + 1.2)
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(3.4 * len(METRICS), height), sharey=True)
-    for ax, (metric, title) in zip(axes, METRICS.items(), strict=True):
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(3.4 * len(metrics), height), sharey=True, squeeze=False
+    )
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        title = METRICS[metric]
         for row, algorithm in enumerate(algorithms):
             value, low, high = aggregates[algorithm][metric]
             ax.barh(row, high - low, left=low, height=0.6, color=colors(row % 10), alpha=0.75)
