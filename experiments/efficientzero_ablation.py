@@ -4,10 +4,11 @@ Plain MuZero and MuZero with each of EfficientZero's additions on its own (Reana
 temporal-consistency loss, the value prefix, the off-policy correction), all of them together
 and all but the value prefix train the `minatar200k` preset (configs/minatar200k.py) for the
 same environment steps on each game and seed, evaluating 100 greedy episodes every
-`eval.interval_env_steps` and at the end. Every arm makes the same updates on the same amount of data; only the switches
-differ. The final mean greedy return of each arm and game is reported with a 95% stratified
-bootstrap interval over seeds (rliable's method, `experiments/aggregates.py`), the learning
-curves with their seeds' range.
+`eval.interval_env_steps` and at the end. Every arm makes the same updates on the same amount
+of data; only the switches differ. The final mean greedy return of each arm and game (and the
+mean over the run's second half) is reported with a 95% stratified bootstrap interval over
+seeds (rliable's method, `experiments/aggregates.py`), the learning curves with their seeds'
+range.
 
     python experiments/efficientzero_ablation.py                   # 2 games x 7 arms x 3 seeds
     python experiments/efficientzero_ablation.py --games Breakout-MinAtar --arms muzero,+reanalyze
