@@ -173,3 +173,28 @@ def test_aggregates_table_csv_rows_and_figures(tmp_path):
     })  # fmt: skip
     aggregates.plot_performance_profiles(profiles, taus, tmp_path / "profile.png")
     assert all((tmp_path / f).stat().st_size > 0 for f in ("intervals.png", "profile.png"))
+
+
+def test_ablation_resumes_from_committed_records_without_training(tmp_path, monkeypatch):
+    """A results folder whose records/ hold every run of the setting: `--resume-folder` trains
+    nothing and reports from them (its runs/ would be git-ignored; records/ are committed)."""
+    import json
+
+    from configs import get_preset
+    from experiments import efficientzero_ablation as ablation
+    from muzero.config import to_dict
+    from muzero.runtime import training
+
+    base = get_preset(ablation.PRESET)
+    s = ablation.settings(type("Args", (), {"tiny": True, "paper_scale": False})())
+    for arm in s["arms"]:
+        overrides = ablation.run_overrides(s, base, "Breakout-MinAtar", arm, 0)
+        config = common.configure(ablation.PRESET, overrides, tmp_path / "runs")
+        record = tmp_path / ablation.RECORDS / "Breakout-MinAtar" / arm / "seed0"
+        record.mkdir(parents=True)
+        (record / "config.json").write_text(json.dumps(to_dict(config)))
+        (record / "summary.json").write_text(json.dumps({"env_steps": 256, "updates": 4}))
+    monkeypatch.setattr(training, "run", lambda *a, **k: pytest.fail("trained a finished run"))
+    args = type("Args", (), {"seed": 0, "keep_checkpoints": False})()
+    found = ablation.train_all(args, s, tmp_path)
+    assert sorted(ablation.arm_of(ablation.read_config(d)) for d in found) == sorted(s["arms"])
