@@ -103,7 +103,7 @@ gnugo: $(STAMP) need-run  ## match a Go run against GNU Go through GTP: make gnu
 	$(BIN)/python -m muzero.cli.gnugo $(RUN) --games $(or $(GAMES),10) --level $(LEVEL) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
 test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
-	$(BIN)/python -m pytest -m "not slow and not gpu" -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -m "not slow and not gpu" -q -n auto --dist loadgroup --durations=15
 
 test-slow: $(STAMP)  ## long learning tests and long end-to-end runs
 	$(BIN)/python -m pytest -m slow -q

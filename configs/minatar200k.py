@@ -5,8 +5,9 @@ EfficientZero (Ye et al. 2021) at a scale two CPU cores can run: the same small 
 `minatar_breakout`, but a budget of environment steps instead of wall time, far fewer steps
 (200k, against the 15M that preset plays in its 27.5 minutes) and many more updates per step
 (16 updates of 128 positions per 256 env steps: each step is sampled about 8 times), with
-- Reanalyze: policy targets re-searched with the latest parameters, value bootstraps from a
-  target network copied every 200 updates (EfficientZero's interval);
+- Reanalyze: policy targets re-searched and value bootstraps re-evaluated with a target
+  network copied every 200 updates (EfficientZero's interval; `reanalyze.policy_network`
+  says why not the latest parameters);
 - the temporal-consistency loss (weight 2, EfficientZero's), SimSiam heads of width 128;
 - the value prefix: an LSTM over the unrolled latents, reset every 5 steps (EfficientZero's);
 - the off-policy correction: one bootstrap step shorter per 60k env steps of a position's age

@@ -144,7 +144,12 @@ def make_loss_fn(model: Model, config: Config) -> LossFn:
 
 
 def sample_positions(
-    replay: replay_lib.ReplayState, key: PRNGKey, config: Config, *, next_observations: bool
+    replay: replay_lib.ReplayState,
+    key: PRNGKey,
+    config: Config,
+    *,
+    next_observations: bool,
+    legal_masks: bool = False,
 ) -> replay_lib.Sample:
     """A prioritized batch of positions with the config's batch size, unroll, n and histories
     (`muzero.replay.buffer.sample`)."""
@@ -160,6 +165,7 @@ def sample_positions(
         history_frames=config.history.frames,
         action_planes=config.history.action_planes,
         next_observations=next_observations,
+        legal_masks=legal_masks,
     )
 
 
@@ -174,7 +180,9 @@ def make_batch_fn(model: Model, config: Config, spec: EnvSpec) -> BatchFn:
     def batch(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         k_sample, k_reanalyze = jax.random.split(key) if reanalysis else (key, None)
         next_observations = lc.consistency_loss_weight > 0 or config.reanalyze.policy
-        sample = sample_positions(replay, k_sample, config, next_observations=next_observations)
+        sample = sample_positions(
+            replay, k_sample, config, next_observations=next_observations, legal_masks=reanalysis
+        )
         horizon, window, metrics = None, sample.window, {}
         if lc.td_age_steps:  # the age is counted in records of a column: E env steps each
             age = sample.age * replay.action.shape[0]

@@ -158,11 +158,13 @@ def sample(
     history_frames: int = 1,
     action_planes: bool = False,
     next_observations: bool = False,
+    legal_masks: bool = False,
 ) -> Sample:
     """Draw `batch_size` positions by priority and gather their observations (histories of
     `history_frames` frames, see `muzero.replay.history`) and the windows of records their
     targets are built from (`muzero.learning.targets`); with
-    `next_observations`, also the observations of the K records after each position."""
+    `next_observations`, also the observations of the K records after each position; with
+    `legal_masks`, the windows' root legal masks (reanalysis re-searches those states)."""
     num_envs, length = replay.action.shape
     window_size = unroll_steps + td_steps + 1
     # The history needs the N - 1 frames before a position and, with action planes, the
@@ -191,7 +193,7 @@ def sample(
         truncated=replay.truncated[rows, positions],
         root_value=replay.root_value[rows, positions],
         policy=replay.policy[rows, positions],
-        legal_mask=replay.legal_mask[rows, positions],
+        legal_mask=replay.legal_mask[rows, positions] if legal_masks else None,
     )
     history = {"history_frames": history_frames, "action_planes": action_planes}
     later = None

@@ -73,6 +73,7 @@ def test_reanalysis_by_the_acting_network_reproduces_the_acting_targets():
             importance_exponent=0.0,
             history_frames=2,
             next_observations=True,
+            legal_masks=True,
         )  # fmt: skip
     )(jax.random.key(7))
     reanalyze = jax.jit(make_reanalyze_fn(c.model, config, history.network_spec(c.spec, config)))
@@ -115,6 +116,7 @@ def test_the_network_value_is_the_target_networks_prediction_at_the_bootstrap():
     sample = replay_lib.sample(
         replay, jax.random.key(7), batch_size=lc.batch_size, unroll_steps=lc.unroll_steps,
         td_steps=lc.td_steps, priority_exponent=0.0, importance_exponent=0.0, history_frames=2,
+        legal_masks=True,
     )  # fmt: skip
     reanalyze = make_reanalyze_fn(c.model, config, history.network_spec(c.spec, config))
     horizon = jnp.asarray([1, 2, 3] * 5 + [1])  # per-position horizons (off-policy correction)

@@ -20,7 +20,7 @@ SPEC = EnvSpec(
 add = jax.jit(R.add)
 sample = jax.jit(R.sample, static_argnames=(
     "batch_size", "unroll_steps", "td_steps", "priority_exponent", "importance_exponent",
-    "history_frames", "action_planes", "next_observations",
+    "history_frames", "action_planes", "next_observations", "legal_masks",
 ))  # fmt: skip
 
 
@@ -74,6 +74,7 @@ def test_samples_come_from_valid_positions_with_their_window():
         td_steps=2,
         priority_exponent=1.0,
         importance_exponent=1.0,
+        legal_masks=True,
     )
     t0 = np.asarray(batch.observation[:, 0])
     assert t0.min() >= 24 - 16 and t0.max() <= 23 - 4
@@ -86,6 +87,10 @@ def test_samples_come_from_valid_positions_with_their_window():
     times = t0[:, None] + np.arange(5)[None, :]
     expected = np.arange(3)[None, None, :] <= (times % 3)[..., None]
     np.testing.assert_array_equal(batch.window.legal_mask, expected)
+    # only reanalysis asks for them; the learner's plain sample leaves them out
+    plain = sample(replay, jax.random.key(0), batch_size=4, unroll_steps=2, td_steps=2,
+                   priority_exponent=1.0, importance_exponent=1.0)  # fmt: skip
+    assert plain.window.legal_mask is None
     # 24 records written to every column: the one at time t has 24 - t of them since
     np.testing.assert_array_equal(batch.age, 24 - t0)
 
