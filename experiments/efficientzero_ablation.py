@@ -430,7 +430,9 @@ def sections(
         "effect smaller than that spread is not resolved. The runs stop at a fixed number of "
         "environment steps; with more steps the ranking may change (the additions cost wall "
         "time: see the minutes above). MinAtar is not Atari: whether these effects carry to "
-        "Atari 100k (`experiments/atari100k.py`, a GPU) is not measured here."
+        "Atari 100k (`experiments/atari100k.py`, a GPU) is not measured here. What the value "
+        "prefix changes inside the learned model (its rewards along real actions, how far the "
+        "root's children differ) is probed by `experiments/value_prefix_model.py`."
     )
     return [
         ("Setup", setup),

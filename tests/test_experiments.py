@@ -52,6 +52,7 @@ def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
         pytest.param("gumbel_few_simulations", marks=pytest.mark.slow),
         pytest.param("simulations_in_training", marks=pytest.mark.slow),
         pytest.param("efficientzero_ablation", marks=pytest.mark.slow),
+        pytest.param("value_prefix_model", marks=pytest.mark.slow),
         "atari100k",
     ],
 )
