@@ -134,7 +134,9 @@ def time_reanalysis(
     batch: B (K + 1) policy searches and B (K + 1) bootstrap values, as `config` asks."""
     lc = config.learner
     sample = jax.jit(
-        lambda replay, key: sample_positions(replay, key, config, next_observations=True)
+        lambda replay, key: sample_positions(
+            replay, key, config, next_observations=True, legal_masks=True
+        )
     )(replay, jax.random.key(2))
     reanalyze = jax.jit(make_reanalyze_fn(c.model, config, network_spec(c.spec, config)))
     horizon = jnp.full((lc.batch_size,), lc.td_steps, jnp.int32)
