@@ -71,6 +71,17 @@ class Config:
             self.replay.min_size,
         )
 
+        for field, size in (
+            ("learner.batch_size", self.learner.batch_size),
+            ("actor.num_envs", self.actor.num_envs),
+        ):  # each device takes an equal share (`muzero.runtime.sharding`)
+            check(
+                self.run.devices == 0 or size % self.run.devices == 0,
+                "run.devices",
+                f"must divide {field} ({size})",
+                self.run.devices,
+            )
+
     @property
     def replay_steps_per_env(self) -> int:
         """Replay length per environment column, a whole number of acting chunks."""

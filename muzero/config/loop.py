@@ -224,6 +224,9 @@ class RunConfig:
     """Show a live progress bar."""
     tensorboard: bool = True
     """Also write TensorBoard event files."""
+    devices: int = 1
+    """Local devices the learner's batch and the replay's environments are split over (a
+    data-parallel mesh); 0 = every local device."""
 
     def __post_init__(self) -> None:
         at_least(self, "run", 0, "time_budget_s", "max_env_steps", "max_iterations")
@@ -235,7 +238,7 @@ class RunConfig:
             self.checkpoint_interval_s,
         )
         at_least(self, "run", 1, "checkpoints_to_keep")
-        at_least(self, "run", 0, "snapshot_interval_s", "snapshots_to_keep")
+        at_least(self, "run", 0, "snapshot_interval_s", "snapshots_to_keep", "devices")
         check(
             self.time_budget_s > 0 or self.max_env_steps > 0 or self.max_iterations > 0,
             "run.time_budget_s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -63,6 +64,14 @@ def init_train_state(
         step=jnp.zeros((), jnp.int32),
         target_params=jax.tree.map(jnp.copy, params) if target_network else None,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnShardings:
+    """Where the learner's inputs and outputs lie (`muzero.runtime.sharding`)."""
+
+    replicated: jax.sharding.Sharding  # the train state, the key, scalars, metrics
+    replay: replay_lib.ReplayState  # a sharding per field: the [E, L, ...] records split on E
 
 
 Metrics = dict[str, Array]
@@ -201,16 +210,25 @@ def make_batch_fn(model: Model, config: Config, spec: EnvSpec) -> BatchFn:
 
 
 def make_update_fn(
-    model: Model, optimizer: optax.GradientTransformation, config: Config, spec: EnvSpec
+    model: Model,
+    optimizer: optax.GradientTransformation,
+    config: Config,
+    spec: EnvSpec,
+    batch_sharding: jax.sharding.Sharding | None = None,
 ) -> UpdateFn:
     """One update: sample a prioritized batch, reanalyse it (if configured), take a gradient
-    step, write back priorities, refresh the target network on schedule."""
+    step, write back priorities, refresh the target network on schedule. With
+    `batch_sharding` (`muzero.runtime.sharding.batch_sharded`), the sample and its targets
+    [B, ...] are split over the devices along B; the loss is still the global batch's mean, so
+    its gradient is the same as on one device."""
     loss = make_loss_fn(model, config)
     batch_of = make_batch_fn(model, config, spec)
     consistency = config.learner.consistency_loss_weight > 0
 
     def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         sample, targets, extra = batch_of(state, replay, key)
+        if batch_sharding is not None:  # where the data-parallel split happens
+            sample, targets = jax.lax.with_sharding_constraint((sample, targets), batch_sharding)
         grads, info = jax.grad(loss, has_aux=True)(state.params, sample, targets)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -264,7 +282,9 @@ def _where(condition: Array, if_true: Any, if_false: Any) -> Any:
     return jax.tree.map(lambda a, b: jnp.where(condition, a, b), if_true, if_false)
 
 
-def make_learn_fn(update: UpdateFn, num_updates: int) -> UpdateFn:
+def make_learn_fn(
+    update: UpdateFn, num_updates: int, shardings: LearnShardings | None = None
+) -> UpdateFn:
     """`num_updates` updates, each one jitted call; metrics combined (`combine_metrics`).
 
     The updates are dispatched from a Python loop rather than scanned: on XLA:CPU a
@@ -273,7 +293,8 @@ def make_learn_fn(update: UpdateFn, num_updates: int) -> UpdateFn:
     ../shared/STACK_NOTES.md). Dispatch is asynchronous, so the loop adds no host round trip:
     nothing is read back until the caller logs the metrics (or saves). Only the priorities are
     written by an update, so only they (and the train state) are donated and carried between
-    calls.
+    calls. With `shardings`, each update is jitted with them as its input and output
+    shardings, so the state and the replay stay where `muzero.runtime.sharding` put them.
     """
 
     def one_update(state, priority, max_priority, replay, key):
@@ -281,7 +302,15 @@ def make_learn_fn(update: UpdateFn, num_updates: int) -> UpdateFn:
         state, r, metrics = update(state, r, key)
         return state, r.priority, r.max_priority, metrics
 
-    step = jax.jit(one_update, donate_argnums=(0, 1))
+    placed = {}
+    if shardings is not None:
+        whole, columns = shardings.replicated, shardings.replay
+        records = columns.replace(priority=None, max_priority=None)
+        placed = {
+            "in_shardings": (whole, columns.priority, whole, records, whole),
+            "out_shardings": (whole, columns.priority, whole, whole),
+        }
+    step = jax.jit(one_update, donate_argnums=(0, 1), **placed)
     split = jax.jit(lambda key: jax.random.split(key, num_updates))
     # A function of its own, so this learner's compile cache is its own (jit shares one
     # cache between wrappers of the same function).

@@ -9,6 +9,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 
 import envs
 from muzero.acting.device_actor import ActFn, init_actor, make_act_fn
@@ -17,6 +18,7 @@ from muzero.evaluation.episodes import make_single_player_eval
 from muzero.evaluation.opponents import check_opponent_name, make_opponent
 from muzero.evaluation.players import Player
 from muzero.learning.learner import (
+    LearnShardings,
     UpdateFn,
     init_train_state,
     make_learn_fn,
@@ -26,7 +28,7 @@ from muzero.learning.learner import (
 from muzero.model.networks import Model, make_model
 from muzero.replay import buffer as replay_lib
 from muzero.replay.history import network_spec
-from muzero.runtime import memory
+from muzero.runtime import memory, sharding
 from muzero.search.policy import SearchFn, make_search_fn
 from muzero.types import EnvSpec, Params, PRNGKey
 
@@ -47,6 +49,7 @@ class Components:
     # jitted (params, key) -> returns [N] of N greedy episodes (single-player JAX envs), or None
     eval_episodes: Callable[[Params, PRNGKey], jax.Array] | None
     opponents: Mapping[str, Player]  # two-player games: eval.opponents, built once
+    mesh: Mesh  # the run.devices the batch and the replay are split over (one axis, "data")
 
     @property
     def host(self) -> bool:
@@ -69,12 +72,17 @@ def build(config: Config) -> Components:
     check_env_id(config.env.id)
     spec = envs.spec(config.env)
     validate_against_env(config, spec)
+    sharding.check_devices(config)
+    mesh = sharding.make_mesh(config)
     env = None if envs.is_host_env(config.env.id) else envs.make(config.env.id)
     net_spec = network_spec(spec, config)
     model = make_model(config.network, net_spec)
     optimizer = make_optimizer(config)
     search = make_search_fn(model, config, net_spec)
-    update = make_update_fn(model, optimizer, config, net_spec)
+    update = make_update_fn(
+        model, optimizer, config, net_spec, batch_sharding=sharding.batch_sharded(mesh)
+    )
+    placed = LearnShardings(sharding.replicated(mesh), sharding.replay_shardings(mesh))
     eval_search = make_search_fn(
         model, config, net_spec, evaluation=True, num_simulations=config.eval_simulations
     )
@@ -86,8 +94,8 @@ def build(config: Config) -> Components:
         model=model,
         search=search,
         act=None if env is None else jax.jit(make_act_fn(env, search, config)),
-        add=jax.jit(_own(replay_lib.add), donate_argnums=0),
-        learn=make_learn_fn(update, config.learner.updates_per_iteration),
+        add=jax.jit(_own(replay_lib.add), donate_argnums=0, out_shardings=placed.replay),
+        learn=make_learn_fn(update, config.learner.updates_per_iteration, placed),
         eval_search=jax.jit(eval_search),
         eval_episodes=jax.jit(
             make_single_player_eval(env, eval_search, config.eval.num_games, config)
@@ -97,6 +105,7 @@ def build(config: Config) -> Components:
         opponents={name: make_opponent(name, spec.name) for name in config.eval.opponents}
         if spec.two_player
         else {},
+        mesh=mesh,
     )
 
 
@@ -119,6 +128,7 @@ def check_config(config: Config) -> EnvSpec:
     check_env_id(config.env.id)
     spec = envs.spec(config.env)
     validate_against_env(config, spec)
+    sharding.check_devices(config)
     memory.check_replay_fits(config, spec)
     return spec
 

@@ -30,7 +30,7 @@ from muzero.acting.host_actor import HostActor, mark_interrupted
 from muzero.config import Config
 from muzero.evaluation.matches import evaluate
 from muzero.evaluation.opponents import OpponentError
-from muzero.runtime import checkpointing, memory
+from muzero.runtime import checkpointing, memory, sharding
 from muzero.runtime.components import Components, build, init_state
 from muzero.runtime.loggers import MetricsLogger, MetricsWindow
 from muzero.runtime.plots import plot_run
@@ -110,6 +110,7 @@ def _start_loop(c: Components, run_dir: pathlib.Path, start_step: int | None) ->
     state = init_state(c, c.config.run.seed)
     if start_step is not None:
         state = checkpointing.restore(run_dir, start_step, state)
+    state = sharding.place_state(state, c.mesh)
     elapsed = float(state["elapsed_s"])
     return _Loop(
         train_state=state["train_state"],

@@ -1,0 +1,221 @@
+"""The data-parallel learner (`muzero.runtime.sharding`): `run.devices` checked before any
+compile; one update on 4 devices equals the same update on 1; the smoke preset trains end to
+end on 4 devices.
+
+The multi-device checks need 4 CPU devices, which XLA creates only if told before JAX starts,
+so they run this file as a script in a subprocess (`python test_sharding.py <check>`) and
+assert on the JSON it prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEVICES = 4
+
+
+def _smoke(**run):
+    from configs import get_preset
+
+    config = get_preset("smoke")
+    return config.replace(run=dataclasses.replace(config.run, **run))
+
+
+def _on_four_devices(check: str, tmp_path: pathlib.Path) -> dict:
+    env = os.environ | {
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count={DEVICES}",
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, __file__, check, str(tmp_path)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---- in this process: the checks of run.devices ----
+
+
+@pytest.mark.parametrize(
+    "run, message",
+    [
+        ({"devices": -1}, "run.devices must be >= 0"),
+        ({"devices": 3}, "run.devices must divide learner.batch_size (32)"),
+    ],
+)
+def test_run_devices_is_checked_by_the_config(run, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        _smoke(**run)
+
+
+def test_run_devices_is_checked_against_the_machine_before_any_compile():
+    from muzero.runtime import sharding
+
+    with pytest.raises(ValueError, match="run.devices asks for 4 devices, but this machine has 2"):
+        sharding.check_devices(_smoke(devices=4), available=2)
+    # 0 means every device: 3 of them cannot share a batch of 32.
+    with pytest.raises(ValueError, match="run.devices .3 devices. must divide learner.batch_size"):
+        sharding.check_devices(_smoke(devices=0), available=3)
+    sharding.check_devices(_smoke(devices=0), available=2)
+    assert sharding.device_count(_smoke(devices=0), available=8) == 8
+
+
+def test_one_device_is_a_mesh_of_one():
+    from muzero.runtime import sharding
+
+    mesh = sharding.make_mesh(_smoke())
+    assert mesh.devices.shape == (1,) and mesh.axis_names == (sharding.AXIS,)
+
+
+# ---- on 4 devices, in a subprocess ----
+
+
+def test_learner_updates_on_four_devices_equal_the_same_updates_on_one(tmp_path):
+    result = _on_four_devices("update", tmp_path)
+    one, four = result["1"], result["4"]
+    assert four["devices"] == DEVICES and one["devices"] == 1
+    assert four["params_replicated"] and four["replay_split"] and four["all_reduce"]
+    assert four["moved"] > 1e-4  # the update changed the parameters, so the check means something
+    for name in ("loss", "grad_norm"):
+        assert four[name] == pytest.approx(one[name], rel=1e-5), name
+    assert result["max_param_diff"] < 1e-6
+    assert result["max_priority_diff"] < 1e-5
+
+
+def test_the_smoke_preset_trains_end_to_end_on_four_devices(tmp_path):
+    result = _on_four_devices("smoke", tmp_path)
+    assert result["iterations"] == 12 and result["updates"] > 0
+    assert result["params_devices"] == DEVICES and result["replay_split"]
+    assert result["compiles"] == {"act": 1, "add": 1, "learn": 1}
+    assert result["finite"]
+
+
+# ---- the subprocess's side ----
+
+
+def _fill_replay(state, c, iterations: int):
+    """`iterations` acting chunks written to the replay, on the components' devices."""
+    import jax
+
+    key = jax.random.key(1)
+    for _ in range(iterations):
+        key, k_act = jax.random.split(key)
+        state["actor"], trajectory, _ = c.act(state["train_state"].params, state["actor"], k_act)
+        state["replay"] = c.add(state["replay"], trajectory)
+    return jax.device_get(state)
+
+
+def _one_update(devices: int, filled: dict) -> tuple[dict, dict]:
+    import jax
+    import numpy as np
+
+    from muzero.runtime import components, sharding
+
+    # The smoke preset's two updates per call: the first one's learning rate is 0 (warmup), and
+    # the second samples by the priorities the first wrote.
+    c = components.build(_smoke(devices=devices))
+    state = sharding.place_state(filled, c.mesh)
+    before = jax.device_get(state["train_state"].params)
+    args = (state["train_state"], state["replay"], jax.random.key(7))
+    train_state, replay, metrics = c.learn(*args)
+    _, step, _ = c.learn.jitted
+    params = jax.device_get(train_state.params)
+    leaf = jax.tree.leaves(train_state.params)[0]
+    moved = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), params, before)
+    found = {
+        "devices": len(c.mesh.devices.flat),
+        "params_replicated": leaf.sharding.is_fully_replicated and len(leaf.devices()) == devices,
+        "replay_split": replay.priority.sharding.spec == sharding.batch_sharded(c.mesh).spec,
+        "all_reduce": "all-reduce" in _compiled_text(step, state, c),
+        "loss": float(metrics["learner/loss"]),
+        "grad_norm": float(metrics["learner/grad_norm"]),
+        "moved": max(jax.tree.leaves(moved)),
+    }
+    return found, {"params": params, "priority": np.asarray(replay.priority)}
+
+
+def _compiled_text(step, state, c) -> str:
+    """The optimised HLO of one update as `learn` calls it."""
+    import jax
+
+    replay = state["replay"]
+    records = replay.replace(priority=None, max_priority=None)
+    args = (state["train_state"], replay.priority, replay.max_priority, records, jax.random.key(0))
+    return step.lower(*args).compile().as_text()
+
+
+def _check_update() -> dict:
+    import jax
+    import numpy as np
+
+    from muzero.runtime import components, sharding
+
+    c1 = components.build(_smoke(devices=1))
+    state = sharding.place_state(components.init_state(c1, seed=0), c1.mesh)
+    filled = _fill_replay(state, c1, iterations=4)
+    result = {}
+    arrays = {}
+    for devices in (1, DEVICES):
+        result[str(devices)], arrays[devices] = _one_update(devices, filled)
+    diffs = jax.tree.map(
+        lambda a, b: float(np.max(np.abs(a - b))), arrays[1]["params"], arrays[DEVICES]["params"]
+    )
+    result["max_param_diff"] = max(jax.tree.leaves(diffs))
+    priority_diff = np.abs(arrays[1]["priority"] - arrays[DEVICES]["priority"])
+    result["max_priority_diff"] = float(np.max(priority_diff))
+    return result
+
+
+def _check_smoke(runs_dir: str) -> dict:
+    import jax
+    import numpy as np
+
+    from muzero.runtime import sharding, training
+
+    captured = {}
+    original = training.build
+
+    def spying_build(config):
+        captured["c"] = original(config)
+        return captured["c"]
+
+    training.build = spying_build
+    config = _smoke(devices=DEVICES, runs_dir=runs_dir, tensorboard=False)
+    run_dir = training.run(config, evaluate_at_end=False)
+    c = captured["c"]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    _, step, _ = c.learn.jitted
+    state = training._start_loop(c, run_dir, summary["iterations"])  # the last checkpoint
+    leaves = jax.tree.leaves(state.train_state.params)
+    return {
+        "iterations": summary["iterations"],
+        "updates": summary["updates"],
+        "params_devices": len(leaves[0].devices()),
+        "replay_split": state.replay.action.sharding.spec == sharding.batch_sharded(c.mesh).spec,
+        "compiles": {
+            "act": c.act._cache_size(),
+            "add": c.add._cache_size(),
+            "learn": step._cache_size(),
+        },
+        "finite": all(bool(np.all(np.isfinite(np.asarray(x)))) for x in leaves),
+    }
+
+
+if __name__ == "__main__":
+    check, where = sys.argv[1], sys.argv[2]
+    found = _check_update() if check == "update" else _check_smoke(where)
+    print(json.dumps(found))
