@@ -93,7 +93,9 @@ def build(config: Config) -> Components:
         env=env,
         model=model,
         search=search,
-        act=None if env is None else jax.jit(make_act_fn(env, search, config)),
+        act=None
+        if env is None
+        else jax.jit(make_act_fn(env, search, config), out_shardings=sharding.act_shardings(mesh)),
         add=jax.jit(_own(replay_lib.add), donate_argnums=0, out_shardings=placed.replay),
         learn=make_learn_fn(update, config.learner.updates_per_iteration, placed),
         eval_search=jax.jit(eval_search),

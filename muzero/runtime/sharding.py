@@ -62,6 +62,19 @@ def batch_sharded(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec(AXIS))
 
 
+def time_major_sharded(mesh: Mesh) -> NamedSharding:
+    """The second axis split: a trajectory [T, E, ...], along its environments."""
+    return NamedSharding(mesh, PartitionSpec(None, AXIS))
+
+
+def act_shardings(mesh: Mesh) -> tuple[NamedSharding, NamedSharding, NamedSharding]:
+    """Where the device actor's outputs lie (`muzero.acting.device_actor.make_act_fn`): its
+    state [E, ...] and the trajectory [T, E, ...] split along the environments, its stats
+    (scalars) replicated. Fixed, so that the state it returns is placed as the state it was
+    given and the next call reuses the compiled program."""
+    return batch_sharded(mesh), time_major_sharded(mesh), replicated(mesh)
+
+
 def replay_shardings(mesh: Mesh) -> ReplayState:
     """The shardings of a `ReplayState`, field by field: its [E, L, ...] records split along
     the environments, its scalar counters replicated."""
