@@ -92,10 +92,12 @@ def leading_axis_sharded(tree: Any, mesh: Mesh) -> Any:
 
 def place_state(state: dict[str, Any], mesh: Mesh) -> dict[str, Any]:
     """The run's state (`muzero.runtime.components.init_state`) on the mesh: the train state
-    replicated, the replay and the device actor's state split along their environments; the
-    host-side key and counters are left as they are."""
+    replicated, the replay and the device actor's state split along their environments, the
+    loop's key replicated (orbax restores it onto one device, and a key there cannot meet
+    parameters on several in one jitted call); the host-side counters are left as they are."""
     return state | {
         "train_state": jax.device_put(state["train_state"], replicated(mesh)),
+        "key": jax.device_put(state["key"], replicated(mesh)),
         "replay": jax.device_put(state["replay"], replay_shardings(mesh)),
         "actor": jax.device_put(state["actor"], leading_axis_sharded(state["actor"], mesh)),
     }

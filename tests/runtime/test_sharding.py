@@ -96,11 +96,25 @@ def test_learner_updates_on_four_devices_equal_the_same_updates_on_one(tmp_path)
     assert result["max_priority_diff"] < 1e-5
 
 
-def test_the_smoke_preset_trains_end_to_end_on_four_devices(tmp_path):
-    result = _on_four_devices("smoke", tmp_path)
+@pytest.fixture(scope="module")
+def four_device_smoke(tmp_path_factory):
+    """The smoke preset trained on 4 devices, then resumed on 1 and on 2 (one subprocess)."""
+    return _on_four_devices("smoke", tmp_path_factory.mktemp("four_devices"))
+
+
+def test_the_smoke_preset_trains_end_to_end_on_four_devices(four_device_smoke):
+    result = four_device_smoke[str(DEVICES)]
     assert result["iterations"] == 12 and result["updates"] > 0
     assert result["params_devices"] == DEVICES and result["replay_split"]
     assert result["compiles"] == {"act": 1, "add": 1, "learn": 1}
+    assert result["finite"]
+
+
+@pytest.mark.parametrize("devices", [1, 2])
+def test_a_checkpoint_written_on_four_devices_resumes_on_fewer(four_device_smoke, devices):
+    result = four_device_smoke[str(devices)]
+    assert result["iterations"] == 14 and result["updates"] > four_device_smoke["4"]["updates"]
+    assert result["params_devices"] == devices and result["replay_split"]
     assert result["finite"]
 
 
@@ -181,27 +195,51 @@ def _check_update() -> dict:
 
 
 def _check_smoke(runs_dir: str) -> dict:
+    import pathlib
+    import shutil
+
+    from muzero.runtime import runs, training
+
+    config = _smoke(devices=DEVICES, runs_dir=runs_dir, tensorboard=False)
+    found = {str(DEVICES): _trained(lambda: training.run(config, evaluate_at_end=False))}
+    run_dir = pathlib.Path(found[str(DEVICES)]["run_dir"])
+    for devices in (1, 2):  # each from its own copy of the 4-device run at iteration 12
+        copy = shutil.copytree(run_dir, f"{run_dir}-on-{devices}")
+        saved = runs.load_run_config(copy)
+        more = saved.replace(run=dataclasses.replace(saved.run, devices=devices, max_iterations=14))
+        found[str(devices)] = _trained(
+            lambda: training.run(more, resume=copy, evaluate_at_end=False)  # noqa: B023
+        )
+    return found
+
+
+def _trained(train) -> dict:
+    """Runs `train` (-> its run directory) and returns what the tests check of it: its
+    counters, where its last checkpoint's state lies once restored, how often each jitted part
+    compiled, whether its parameters are finite."""
     import jax
     import numpy as np
 
     from muzero.runtime import sharding, training
 
-    captured = {}
-    original = training.build
+    captured, original = {}, training.build
 
     def spying_build(config):
         captured["c"] = original(config)
         return captured["c"]
 
     training.build = spying_build
-    config = _smoke(devices=DEVICES, runs_dir=runs_dir, tensorboard=False)
-    run_dir = training.run(config, evaluate_at_end=False)
+    try:
+        run_dir = train()
+    finally:
+        training.build = original
     c = captured["c"]
     summary = json.loads((run_dir / "summary.json").read_text())
     _, step, _ = c.learn.jitted
     state = training._start_loop(c, run_dir, summary["iterations"])  # the last checkpoint
     leaves = jax.tree.leaves(state.train_state.params)
     return {
+        "run_dir": str(run_dir),
         "iterations": summary["iterations"],
         "updates": summary["updates"],
         "params_devices": len(leaves[0].devices()),
