@@ -74,11 +74,12 @@ def train(config, spec, resume: str | None) -> None:
     import jax
 
     from muzero.cli.progress import ProgressDisplay
-    from muzero.runtime import checkpointing, devices, memory
+    from muzero.runtime import checkpointing, devices, memory, sharding
     from muzero.runtime.stopping import NonFiniteError
     from muzero.runtime.training import run
 
-    print(devices.describe(jax.devices()), flush=True)
+    # The devices this run uses (run.devices), checked against the machine by check_config.
+    print(devices.describe(jax.local_devices()[: sharding.device_count(config)]), flush=True)
     platform = jax.devices()[0].platform
     for warning in devices.cpu_warnings(config.env.id, platform, devices.nvidia_gpu_expected()):
         print(warning, flush=True)
