@@ -102,11 +102,15 @@ gtp: $(STAMP) need-run  ## serve a Go run over GTP on stdin/stdout (Sabaki, GoGu
 gnugo: $(STAMP) need-run  ## match a Go run against GNU Go through GTP: make gnugo RUN=runs/go_9x9/... [GAMES=10] [LEVEL=1]
 	$(BIN)/python -m muzero.cli.gnugo $(RUN) --games $(or $(GAMES),10) --level $(LEVEL) $(if $(SIMS),--num-simulations $(SIMS)) $(ARGS)
 
+# The tests build the same small presets again and again (a fresh jit each time): XLA's persistent
+# compilation cache lets every later build load the programs the first one compiled.
+TEST_ENV = JAX_COMPILATION_CACHE_DIR=$(CURDIR)/.cache/jax-tests JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0.2
+
 test: $(STAMP)  ## the default test suite (CPU, under 10 minutes)
-	$(BIN)/python -m pytest -m "not slow and not gpu" -q -n auto --dist loadgroup --durations=15
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not slow and not gpu" -q -n auto --dist loadgroup --durations=15
 
 test-slow: $(STAMP)  ## long learning tests and long end-to-end runs
-	$(BIN)/python -m pytest -m slow -q
+	$(TEST_ENV) $(BIN)/python -m pytest -m slow -q
 
 soak: $(STAMP)  ## an hour of connect_four, resident memory sampled each minute into <run>/memory.csv: make soak [SOAK_SECONDS=3600] [SOAK_INTERVAL=60]
 	$(BIN)/python experiments/soak.py --seconds $(SOAK_SECONDS) --interval $(SOAK_INTERVAL) $(ARGS)

@@ -44,8 +44,9 @@ def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
     assert rates and all(mistakes[c].between(0, 1).all() for c in rates)
 
 
-# The two multi-run training experiments (about 30 s each here) repeat the training loop that
-# tests/runtime/test_training.py covers; they run in `make test-slow`, atari100k's plumbing here.
+# The training experiments (20-40 s each here) repeat the training loop that
+# tests/runtime/test_training.py and the atari_smoke run cover, and the aggregates they report are
+# checked by hand below; their tiny runs are in `make test-slow`.
 @pytest.mark.parametrize(
     "name",
     [
@@ -53,7 +54,7 @@ def test_board_game_experiment_tiny(name, smoke_run, tmp_path):
         pytest.param("simulations_in_training", marks=pytest.mark.slow),
         pytest.param("efficientzero_ablation", marks=pytest.mark.slow),
         pytest.param("value_prefix_model", marks=pytest.mark.slow),
-        "atari100k",
+        pytest.param("atari100k", marks=pytest.mark.slow),
     ],
 )
 def test_training_experiment_tiny(name, tmp_path):

@@ -179,6 +179,10 @@ def test_bad_reanalyze_settings_name_the_field(field, value, message):
         ReanalyzeConfig(**{field: value})
 
 
+# In `make test-slow`: by default the 4-device update with every addition
+# (tests/runtime/test_sharding.py), the value-prefix run (tests/runtime/test_training.py) and the
+# atari_smoke run (every addition through the host actor) cover the same ground.
+@pytest.mark.slow
 def test_every_addition_on_trains_end_to_end(tmp_path):
     """Reanalysis of policy and value, off-policy horizons and the consistency loss together
     in the real loop: the run ends and logs what each part measures."""

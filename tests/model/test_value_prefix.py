@@ -48,7 +48,11 @@ def test_the_switch_off_leaves_the_parameters_as_they_were():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("env_id,torso", [("tic_tac_toe", "mlp"), ("connect_four", "resnet")])
+@pytest.mark.parametrize(
+    "env_id,torso",
+    # the residual torso's compile costs 10 s here; test_networks.py covers its shapes by default
+    [("tic_tac_toe", "mlp"), pytest.param("connect_four", "resnet", marks=pytest.mark.slow)],
+)
 def test_an_untrained_model_predicts_a_zero_prefix(env_id, torso):
     spec = envs.make(env_id).spec
     model = make_model(small(torso, value_prefix_horizon=2), spec)

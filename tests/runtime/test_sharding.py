@@ -93,7 +93,11 @@ def test_one_device_is_a_mesh_of_one():
 # ---- on 4 devices, in a subprocess ----
 
 
-@pytest.mark.parametrize("check", ["update", "update-reanalysis"])
+# The update with reanalysis (mctx searches inside it), consistency and off-policy horizons is a
+# superset of the plain one, which `make test-slow` keeps.
+@pytest.mark.parametrize(
+    "check", [pytest.param("update", marks=pytest.mark.slow), "update-reanalysis"]
+)
 def test_learner_updates_on_four_devices_equal_the_same_updates_on_one(check, tmp_path):
     result = _on_four_devices(check, tmp_path)
     one, four = result["1"], result["4"]
