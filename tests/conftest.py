@@ -64,6 +64,6 @@ def pytest_itemcollected(item):
     """`make test` spreads the tests over every core (pytest-xdist, --dist loadgroup): the
     tests that share a session run go to one worker, so that run is trained once. (Marked as
     each test is collected, before xdist reads the groups.)"""
-    for fixture in ("smoke_run", "atari_smoke_run", "four_device_smoke"):
+    for fixture in ("smoke_run", "atari_smoke_run", "four_device_smoke", "four_device_update"):
         if fixture in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group(fixture))

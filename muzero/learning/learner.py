@@ -159,9 +159,10 @@ def sample_positions(
     *,
     next_observations: bool,
     legal_masks: bool = False,
+    strata: replay_lib.Strata = replay_lib.ONE_STRATUM,
 ) -> replay_lib.Sample:
-    """A prioritized batch of positions with the config's batch size, unroll, n and histories
-    (`muzero.replay.buffer.sample`)."""
+    """A prioritized batch of positions with the config's batch size, unroll, n and histories,
+    drawn in `strata` (`muzero.replay.buffer.sample`)."""
     lc, rc = config.learner, config.replay
     return replay_lib.sample(
         replay,
@@ -175,22 +176,31 @@ def sample_positions(
         action_planes=config.history.action_planes,
         next_observations=next_observations,
         legal_masks=legal_masks,
+        strata=strata,
     )
 
 
-def make_batch_fn(model: Model, config: Config, spec: EnvSpec) -> BatchFn:
+def make_batch_fn(
+    model: Model, config: Config, spec: EnvSpec, strata: replay_lib.Strata = replay_lib.ONE_STRATUM
+) -> BatchFn:
     """Returns batch(state, replay, key) -> (sample, targets, metrics): a prioritized sample
-    and its targets, reanalysed and with off-policy horizons as the config asks."""
+    drawn in `strata` and its targets, reanalysed and with off-policy horizons as the config
+    asks."""
     lc = config.learner
     targets_of = make_targets_fn(config, spec)
     reanalysis = config.reanalyze.policy or config.reanalyze.value
-    reanalyze = make_reanalyze_fn(model, config, spec) if reanalysis else None
+    reanalyze = make_reanalyze_fn(model, config, spec, strata) if reanalysis else None
 
     def batch(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):
         k_sample, k_reanalyze = jax.random.split(key) if reanalysis else (key, None)
         next_observations = lc.consistency_loss_weight > 0 or config.reanalyze.policy
         sample = sample_positions(
-            replay, k_sample, config, next_observations=next_observations, legal_masks=reanalysis
+            replay,
+            k_sample,
+            config,
+            next_observations=next_observations,
+            legal_masks=reanalysis,
+            strata=strata,
         )
         horizon, window, metrics = None, sample.window, {}
         if lc.td_age_steps:  # the age is counted in records of a column: E env steps each
@@ -215,14 +225,17 @@ def make_update_fn(
     config: Config,
     spec: EnvSpec,
     batch_sharding: jax.sharding.Sharding | None = None,
+    num_strata: int = 1,
 ) -> UpdateFn:
     """One update: sample a prioritized batch, reanalyse it (if configured), take a gradient
     step, write back priorities, refresh the target network on schedule. With
     `batch_sharding` (`muzero.runtime.sharding.batch_sharded`), the sample and its targets
     [B, ...] are split over the devices along B; the loss is still the global batch's mean, so
-    its gradient is the same as on one device."""
+    its gradient is the same as on one device. The batch is drawn in `num_strata` strata
+    (`muzero.replay.buffer.Strata`), one per device when sharded: each device samples its
+    share of the batch from the replay columns it holds, placed by `batch_sharding` too."""
     loss = make_loss_fn(model, config)
-    batch_of = make_batch_fn(model, config, spec)
+    batch_of = make_batch_fn(model, config, spec, replay_lib.Strata(num_strata, batch_sharding))
     consistency = config.learner.consistency_loss_weight > 0
 
     def update(state: TrainState, replay: replay_lib.ReplayState, key: PRNGKey):

@@ -43,11 +43,17 @@ ReanalyzeFn = Callable[
 ]
 
 
-def make_reanalyze_fn(model: Model, config: Config, spec: EnvSpec) -> ReanalyzeFn:
+def make_reanalyze_fn(
+    model: Model,
+    config: Config,
+    spec: EnvSpec,
+    strata: replay_lib.Strata = replay_lib.ONE_STRATUM,
+) -> ReanalyzeFn:
     """Returns reanalyze(params, target_params, replay, sample, horizon [B], key) -> (window
     [B, W] with fresh targets, metrics). `horizon` is each position's value horizon (n, or
     shorter with the off-policy correction); `sample` must hold the next observations
-    (`replay.sample(next_observations=True)`) when the policy is reanalysed."""
+    (`replay.sample(next_observations=True)`) when the policy is reanalysed, and be drawn in
+    `strata` (so the bootstrap states are read where the sample's own records lie)."""
     rc, lc = config.reanalyze, config.learner
     search = make_search_fn(model, config, spec, num_simulations=rc.num_simulations or None)
     value_support = make_support(config.network.value_support)
@@ -76,7 +82,9 @@ def make_reanalyze_fn(model: Model, config: Config, spec: EnvSpec) -> ReanalyzeF
         window = sample.window
         # The bootstrap state of offset k is record k + horizon of the window.
         offsets = jnp.arange(num_states)[None, :] + horizon[:, None]  # [B, K+1]
-        observation = replay_lib.observations_at(replay, sample.index, offsets, **history)
+        observation = replay_lib.observations_at(
+            replay, sample.index, offsets, **history, strata=strata
+        )
         if rc.value_source == "search":
             legal = jnp.take_along_axis(window.legal_mask, offsets[..., None], axis=1)
             value = searched(target_params, observation, legal, key).root_value

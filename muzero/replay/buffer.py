@@ -14,9 +14,26 @@ Sampling probability is P(i) = p_i^alpha / sum_j p_j^alpha over valid positions,
 weights (N P(i))^-beta (Schaul et al. 2016) normalised to mean one over the batch. New records get
 the largest priority seen so far; after an update a position's priority becomes its root value
 error |z - v| (MuZero appendix G).
+
+Stratified sampling (`Strata`), for several devices: the columns are split into D contiguous
+blocks of E / D (on a mesh, block d is exactly what device d holds) and each block draws B / D
+positions by its own priorities, so P(i) = (1 / D) p_i^alpha / S_d with S_d its block's sum.
+Every block has the same number of valid positions (all columns advance together), so no block
+is ever empty. The weights keep their form: (N P(i))^-beta with N the valid positions of the
+whole replay, normalised to mean one over the whole batch, which corrects the stratification's
+bias as it corrects the priorities'. This is Ape-X's distributed replay (Horgan et al. 2018,
+"Distributed Prioritized Experience Replay"): a prioritized sample drawn shard by shard. Drawn
+globally, a device's share of the batch would come from every device's columns, and XLA moves
+replay-sized arrays between the devices to draw and gather it; drawn by strata, the records
+never leave their device (tests/runtime/test_sharding.py checks the compiled update). With
+D = 1 it is the unstratified computation, to the bit.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -146,6 +163,20 @@ def num_valid(replay: ReplayState, lookahead: int) -> Array:
     return jnp.sum(valid_positions(replay, lookahead))
 
 
+@dataclasses.dataclass(frozen=True)
+class Strata:
+    """How sampling splits the replay: into `count` contiguous blocks of E / count environment
+    columns, each drawing B / count positions by its own priorities. `sharding` (a
+    `NamedSharding` splitting the leading axis over the mesh's devices, or None) places block d
+    on device d, so each device samples from the columns it holds (module docstring)."""
+
+    count: int = 1
+    sharding: jax.sharding.Sharding | None = None
+
+
+ONE_STRATUM = Strata()  # the whole replay as one: unstratified sampling
+
+
 def sample(
     replay: ReplayState,
     key: PRNGKey,
@@ -159,17 +190,65 @@ def sample(
     action_planes: bool = False,
     next_observations: bool = False,
     legal_masks: bool = False,
+    strata: Strata = ONE_STRATUM,
 ) -> Sample:
     """Draw `batch_size` positions by priority and gather their observations (histories of
     `history_frames` frames, see `muzero.replay.history`) and the windows of records their
     targets are built from (`muzero.learning.targets`); with
     `next_observations`, also the observations of the K records after each position; with
-    `legal_masks`, the windows' root legal masks (reanalysis re-searches those states)."""
-    num_envs, length = replay.action.shape
+    `legal_masks`, the windows' root legal masks (reanalysis re-searches those states).
+    With `strata` of D blocks, rows d B/D .. (d+1) B/D - 1 come from block d (module
+    docstring); `index` is still flat in the whole [E * L]."""
+    draw = functools.partial(
+        _sample_stratum,
+        batch_size=batch_size // strata.count,
+        unroll_steps=unroll_steps,
+        td_steps=td_steps,
+        priority_exponent=priority_exponent,
+        history={"history_frames": history_frames, "action_planes": action_planes},
+        next_observations=next_observations,
+        legal_masks=legal_masks,
+    )
+    if strata.count == 1:  # exactly the unstratified computation
+        drawn, num_valid_positions = draw(replay, key)
+    else:
+        keys = jax.random.split(key, strata.count)
+        drawn, counts = jax.vmap(draw)(split_strata(replay, strata), keys)
+        # Local flat indices -> flat in [E * L]: block d starts at column d E / D.
+        block = replay.action.size // strata.count
+        index = drawn.index + jnp.arange(strata.count, dtype=jnp.int32)[:, None] * block
+        # P(i) = (1 / D) p_i^alpha / S_d: each block gives 1 / D of the batch.
+        drawn = drawn.replace(index=index, weight=drawn.weight / strata.count)
+        drawn, num_valid_positions = merge_strata(drawn, strata), jnp.sum(counts)
+    weight = (num_valid_positions * drawn.weight) ** (-importance_exponent)
+    # Normalised by the batch mean, not the max of Schaul et al.: one rarely drawn,
+    # well-predicted position (priority near zero) would otherwise shrink every other weight,
+    # and with it the effective learning rate, by orders of magnitude.
+    weight = weight / jnp.mean(weight)
+    return drawn.replace(weight=weight.astype(jnp.float32))
+
+
+def _sample_stratum(
+    replay: ReplayState,
+    key: PRNGKey,
+    *,
+    batch_size: int,
+    unroll_steps: int,
+    td_steps: int,
+    priority_exponent: float,
+    history: dict,
+    next_observations: bool,
+    legal_masks: bool,
+) -> tuple[Sample, Array]:
+    """`sample` from one replay (the whole one, or one block of its columns), but its `weight`
+    is still each position's probability within this replay, and its `index` is flat in this
+    replay's [E * L]; also returns the replay's number of valid positions."""
+    length = replay.action.shape[1]
     window_size = unroll_steps + td_steps + 1
     # The history needs the N - 1 frames before a position and, with action planes, the
     # action before the oldest of them.
-    lookback = history_frames if action_planes else history_frames - 1
+    frames = history["history_frames"]
+    lookback = frames if history["action_planes"] else frames - 1
     valid = valid_positions(replay, window_size - 1, lookback).reshape(-1)
     scaled = jnp.where(
         valid, (replay.priority.reshape(-1) + PRIORITY_EPS) ** priority_exponent, 0.0
@@ -177,12 +256,6 @@ def sample(
     index = sample_proportional(key, scaled, batch_size)
     probs = scaled / jnp.sum(scaled)
     env, slot = index // length, index % length
-
-    weight = (jnp.sum(valid) * probs[index]) ** (-importance_exponent)
-    # Normalised by the batch mean, not the max of Schaul et al.: one rarely drawn,
-    # well-predicted position (priority near zero) would otherwise shrink every other weight,
-    # and with it the effective learning rate, by orders of magnitude.
-    weight = weight / jnp.mean(weight)
 
     positions = (slot[:, None] + jnp.arange(window_size)[None, :]) % length  # [B, W]
     rows = env[:, None]
@@ -195,21 +268,47 @@ def sample(
         policy=replay.policy[rows, positions],
         legal_mask=replay.legal_mask[rows, positions] if legal_masks else None,
     )
-    history = {"history_frames": history_frames, "action_planes": action_planes}
     later = None
     if next_observations:  # records t+1 .. t+K lie inside the window, so they are written
         offsets = jnp.broadcast_to(jnp.arange(1, unroll_steps + 1), (batch_size, unroll_steps))
-        later = observations_at(replay, index, offsets, **history)
-    return Sample(
-        observation=observations_at(replay, index, jnp.zeros((batch_size, 1), int), **history)[
+        later = _observations_at(replay, index, offsets, **history)
+    drawn = Sample(
+        observation=_observations_at(replay, index, jnp.zeros((batch_size, 1), int), **history)[
             :, 0
         ],
         window=window,
-        weight=weight.astype(jnp.float32),
+        weight=probs[index],
         index=index,
         age=replay.steps_written - slot_times(replay)[slot],
         next_observation=later,
     )
+    return drawn, jnp.sum(valid)
+
+
+def split_strata(replay: ReplayState, strata: Strata) -> ReplayState:
+    """The replay as D = `strata.count` blocks of its columns: records [E, L, ...] viewed as
+    [D, E / D, L, ...] (E lies in contiguous blocks along the mesh, so each block stays on its
+    device), the scalar counters repeated D times."""
+    d = strata.count
+
+    def split(x):
+        if x.ndim == 0:
+            return jnp.broadcast_to(x, (d,))
+        return _constrain(x.reshape((d, x.shape[0] // d) + x.shape[1:]), strata)
+
+    return jax.tree.map(split, replay)
+
+
+def merge_strata(tree: Any, strata: Strata) -> Any:
+    """[D, B / D, ...] -> [B, ...], leaf by leaf, block d's rows d B/D .. (d+1) B/D - 1."""
+    return jax.tree.map(lambda x: _constrain(x, strata).reshape((-1,) + x.shape[2:]), tree)
+
+
+def _constrain(x: Array, strata: Strata) -> Array:
+    """Block d on device d, where the strata say so."""
+    if strata.sharding is None:
+        return x
+    return jax.lax.with_sharding_constraint(x, strata.sharding)
 
 
 def observations_at(
@@ -219,10 +318,33 @@ def observations_at(
     *,
     history_frames: int = 1,
     action_planes: bool = False,
+    strata: Strata = ONE_STRATUM,
 ) -> Array:
     """The network's observations (histories, `muzero.replay.history`) of the records
     `offsets` [B, M] after the positions `index` [B] (flat, as `Sample.index`) -> [B, M, *O].
-    The records must be written (a position's window is)."""
+    The records must be written (a position's window is). With `strata`, the positions must
+    lie as `sample` with the same strata draws them (rows of block d from block d's columns),
+    so each block reads only its own columns."""
+    history = {"history_frames": history_frames, "action_planes": action_planes}
+    if strata.count == 1:
+        return _observations_at(replay, index, offsets, **history)
+    d = strata.count
+    block = replay.action.size // d
+    local = index.reshape(d, -1) - jnp.arange(d, dtype=index.dtype)[:, None] * block
+    offsets = _constrain(offsets.reshape((d, -1) + offsets.shape[1:]), strata)
+    read = functools.partial(_observations_at, **history)
+    return merge_strata(jax.vmap(read)(split_strata(replay, strata), local, offsets), strata)
+
+
+def _observations_at(
+    replay: ReplayState,
+    index: Array,
+    offsets: Array,
+    *,
+    history_frames: int,
+    action_planes: bool,
+) -> Array:
+    """`observations_at` within one replay (the whole one, or one block of its columns)."""
     length = replay.action.shape[1]
     env, slot = index // length, index % length
     absolute = slot_times(replay)

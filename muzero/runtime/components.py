@@ -67,8 +67,10 @@ def _own(fn):
     return wrapped
 
 
-def build(config: Config) -> Components:
-    """Every static part of a run, checked against the environment before any compile."""
+def build(config: Config, num_strata: int | None = None) -> Components:
+    """Every static part of a run, checked against the environment before any compile. The
+    learner samples in `num_strata` strata (`muzero.replay.buffer.Strata`): by default one per
+    device of the mesh; a test sets it to draw a several-device batch on one."""
     check_env_id(config.env.id)
     spec = envs.spec(config.env)
     validate_against_env(config, spec)
@@ -80,7 +82,12 @@ def build(config: Config) -> Components:
     optimizer = make_optimizer(config)
     search = make_search_fn(model, config, net_spec)
     update = make_update_fn(
-        model, optimizer, config, net_spec, batch_sharding=sharding.batch_sharded(mesh)
+        model,
+        optimizer,
+        config,
+        net_spec,
+        batch_sharding=sharding.batch_sharded(mesh),
+        num_strata=num_strata or mesh.devices.size,
     )
     placed = LearnShardings(sharding.replicated(mesh), sharding.replay_shardings(mesh))
     eval_search = make_search_fn(

@@ -6,6 +6,13 @@ replicated. Everything runs under plain `jax.jit` with these shardings: XLA inse
 all-reduce, so the gradient is that of the global batch's mean loss (no `shard_map`, whose
 replicated-parameter gradients are already summed, see ../shared/STACK_NOTES.md). One device is
 the same code with a mesh of one.
+
+The replay is sampled in one stratum per device (`muzero.replay.buffer.Strata`, Ape-X's
+per-shard sampling): each device draws B / D positions by priority from the E / D environment
+columns it holds, so its share of the batch is gathered where the records lie and only
+batch-sized arrays (the sampled indices and their new priorities) cross between devices. The
+batch's rows d B/D .. (d+1) B/D - 1, which `batch_sharded` puts on device d, are the ones device
+d drew.
 """
 
 from __future__ import annotations
@@ -58,7 +65,8 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 
 def batch_sharded(mesh: Mesh) -> NamedSharding:
-    """The leading axis (the batch B, or the environments E) split over the devices."""
+    """The leading axis (the batch B, the environments E, or the sampling strata D) split over
+    the devices."""
     return NamedSharding(mesh, PartitionSpec(AXIS))
 
 

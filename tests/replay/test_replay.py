@@ -20,7 +20,7 @@ SPEC = EnvSpec(
 add = jax.jit(R.add)
 sample = jax.jit(R.sample, static_argnames=(
     "batch_size", "unroll_steps", "td_steps", "priority_exponent", "importance_exponent",
-    "history_frames", "action_planes", "next_observations", "legal_masks",
+    "history_frames", "action_planes", "next_observations", "legal_masks", "strata",
 ))  # fmt: skip
 
 
@@ -157,3 +157,78 @@ def test_sample_proportional_never_picks_zero_weight():
     index = np.asarray(R.sample_proportional(jax.random.key(3), weights, 10_000))
     assert set(np.unique(index)) <= {1, 3}
     assert np.mean(index == 3) == pytest.approx(2 / 3, abs=0.03)
+
+
+# ---- stratified sampling: D blocks of environments, each drawing B / D positions ----
+
+
+def _filled(num_envs: int, steps: int = 16, chunks: int = 6):
+    replay = R.init_replay(SPEC, num_envs=num_envs, steps_per_env=steps)
+    for i in range(chunks):
+        replay = add(replay, chunk(4, num_envs, 4 * i))
+    return replay
+
+
+def test_each_stratum_draws_its_rows_from_its_own_block_of_environments():
+    """With 4 strata over 8 environments, rows 16 d .. 16 d + 15 of a batch of 64 come from
+    environments 2 d and 2 d + 1 (the columns device d would hold), with their own windows,
+    next observations and legal masks; `index` stays flat in the whole [E * L], so the
+    unstratified `observations_at` reads the same records from it."""
+    replay = _filled(num_envs=8)
+    strata = R.Strata(count=4)
+    batch = sample(
+        replay, jax.random.key(0), batch_size=64, unroll_steps=2, td_steps=2,
+        priority_exponent=1.0, importance_exponent=1.0, next_observations=True,
+        legal_masks=True, strata=strata,
+    )  # fmt: skip
+    t0, env = np.asarray(batch.observation[:, 0]), np.asarray(batch.observation[:, 1])
+    np.testing.assert_array_equal(env // 2, np.repeat(np.arange(4), 16))
+    np.testing.assert_array_equal(np.asarray(batch.index) // 16, env)  # L = 16
+    assert t0.min() >= 24 - 16 and t0.max() <= 23 - 4  # valid positions only
+    targets = batch_targets(batch.window, unroll_steps=2, td_steps=2, discount=1.0)
+    np.testing.assert_allclose(targets.reward[:, 1], t0)  # the reward of record t is t
+    later = np.asarray(batch.next_observation)
+    np.testing.assert_array_equal(later[:, :, 0], t0[:, None] + np.arange(1, 3)[None, :])
+    np.testing.assert_array_equal(later[:, :, 1], np.repeat(env[:, None], 2, 1))
+    times = t0[:, None] + np.arange(5)[None, :]
+    expected_mask = np.arange(3)[None, None, :] <= (times % 3)[..., None]
+    np.testing.assert_array_equal(batch.window.legal_mask, expected_mask)
+    offsets = jnp.stack([jnp.arange(64) % 5, jnp.zeros(64, int)], axis=1)
+    np.testing.assert_array_equal(
+        R.observations_at(replay, batch.index, offsets, strata=strata),
+        R.observations_at(replay, batch.index, offsets),
+    )
+
+
+@pytest.mark.parametrize("strata", [1, 2])
+def test_strata_draw_and_weigh_by_their_own_priorities(strata):
+    """The draws and weights of D strata, recomputed with numpy: stratum d draws with its own
+    key (the call's key itself when D = 1, the unstratified sampler) by its columns' p^alpha,
+    so P(i) = (1 / D) p_i^alpha / S_d; the weights are (N P(i))^-beta over the N valid
+    positions of the whole replay, normalised to mean one over the whole batch."""
+    replay = _filled(num_envs=2)
+    valid = np.asarray(R.valid_positions(replay, lookahead=2)).reshape(2, 16)
+    # Environment 0: priority 1 everywhere but 3 at one position; environment 1: priority 2.
+    priority = np.where(valid, [[1.0], [2.0]], 0.0)
+    priority[0, np.flatnonzero(valid[0])[2]] = 3.0
+    replay = R.update_priorities(replay, jnp.arange(32), jnp.asarray(priority.reshape(-1)))
+    alpha, beta, batch_size = 0.5, 0.8, 512
+    key = jax.random.key(4)
+    batch = sample(
+        replay, key, batch_size=batch_size, unroll_steps=1, td_steps=1,
+        priority_exponent=alpha, importance_exponent=beta, strata=R.Strata(count=strata),
+    )  # fmt: skip
+    scaled = np.where(valid, (priority + R.PRIORITY_EPS) ** alpha, 0.0).reshape(strata, -1)
+    keys = [key] if strata == 1 else list(jax.random.split(key, strata))
+    per = batch_size // strata
+    expected = np.concatenate([
+        np.asarray(R.sample_proportional(k, jnp.asarray(s, jnp.float32), per)) + d * s.size
+        for d, (k, s) in enumerate(zip(keys, scaled, strict=True))
+    ])  # fmt: skip
+    index = np.asarray(batch.index)
+    np.testing.assert_array_equal(index, expected)
+    probability = (scaled / scaled.sum(axis=1, keepdims=True) / strata).reshape(-1)[index]
+    weight = (valid.sum() * probability) ** -beta
+    np.testing.assert_allclose(batch.weight, weight / weight.mean(), rtol=1e-5)
+    if strata == 2:  # environment 1's uniform priority 2 weighs as its share of the batch
+        assert np.asarray(batch.weight)[index >= 16].std() < 1e-6

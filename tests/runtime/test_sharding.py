@@ -1,6 +1,7 @@
 """The data-parallel learner (`muzero.runtime.sharding`): `run.devices` checked before any
-compile; one update on 4 devices equals the same update on 1; the smoke preset trains end to
-end on 4 devices.
+compile; one update on 4 devices equals the same update on 1 (drawing the same global batch:
+4 sampling strata on both) and gathers no replay records across devices; the smoke preset
+trains end to end on 4 devices.
 
 The multi-device checks need 4 CPU devices, which XLA creates only if told before JAX starts,
 so they run this file as a script in a subprocess (`python test_sharding.py <check>`) and
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -95,11 +98,19 @@ def test_one_device_is_a_mesh_of_one():
 
 # The update with reanalysis (mctx searches inside it), consistency and off-policy horizons is a
 # superset of the plain one, which `make test-slow` keeps.
-@pytest.mark.parametrize(
-    "check", [pytest.param("update", marks=pytest.mark.slow), "update-reanalysis"]
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param("update", marks=pytest.mark.slow), "update-reanalysis"],
 )
-def test_learner_updates_on_four_devices_equal_the_same_updates_on_one(check, tmp_path):
-    result = _on_four_devices(check, tmp_path)
+def four_device_update(request, tmp_path_factory):
+    """Two updates on 4 devices and on 1, from the same replay (one subprocess per variant)."""
+    return _on_four_devices(request.param, tmp_path_factory.mktemp(request.param))
+
+
+def test_learner_updates_on_four_devices_equal_the_same_updates_on_one(four_device_update):
+    """For the same global batch: the 1-device learner samples in 4 strata too, so both draw
+    the same positions and differ only in where the arithmetic runs."""
+    result = four_device_update
     one, four = result["1"], result["4"]
     assert four["devices"] == DEVICES and one["devices"] == 1
     assert four["params_replicated"] and four["replay_split"] and four["all_reduce"]
@@ -108,6 +119,21 @@ def test_learner_updates_on_four_devices_equal_the_same_updates_on_one(check, tm
         assert four[name] == pytest.approx(one[name], rel=1e-5), name
     assert result["max_param_diff"] < 1e-6  # measured: 4e-10, and 3e-8 with reanalysis
     assert result["max_priority_diff"] < 1e-5
+
+
+def test_each_device_samples_from_its_own_replay_columns(four_device_update):
+    """Stratified sampling (`muzero.replay.buffer.Strata`, one stratum per device) reads each
+    device's records where they lie: nothing in the compiled update gathers as much as one
+    [E, L] replay field across the devices (what crosses is batch-sized: the sampled indices
+    and new priorities, for the priority write-back). The unstratified sampler, drawing over
+    the whole [E * L], does all-gather replay fields (measured in the full update: the
+    terminated and truncated flags and the scaled priorities; here its sampling step alone,
+    2 s to compile instead of 17), so the check can fail. Measured on the smoke preset:
+    32 elements at most (384 with reanalysis, its searches' batch-sized index arrays) against
+    2,048 in a replay field; 2,048 unstratified."""
+    four = four_device_update[str(DEVICES)]
+    assert four["largest_all_gather"] < four["replay_field"]
+    assert four_device_update["unstratified_largest_all_gather"] >= four["replay_field"]
 
 
 @pytest.fixture(scope="module")
@@ -154,13 +180,15 @@ def _one_update(devices: int, filled: dict, reanalysis: bool) -> tuple[dict, dic
     from muzero.runtime import components, sharding
 
     # The smoke preset's two updates per call: the first one's learning rate is 0 (warmup), and
-    # the second samples by the priorities the first wrote.
-    c = components.build(_smoke(reanalysis, devices=devices))
+    # the second samples by the priorities the first wrote. 4 strata on any number of devices,
+    # so that both sides draw the same batch.
+    c = components.build(_smoke(reanalysis, devices=devices), num_strata=DEVICES)
     state = sharding.place_state(filled, c.mesh)
     before = jax.device_get(state["train_state"].params)
     args = (state["train_state"], state["replay"], jax.random.key(7))
     train_state, replay, metrics = c.learn(*args)
     _, step, _ = c.learn.jitted
+    text = _compiled_text(step, state, c)
     params = jax.device_get(train_state.params)
     leaf = jax.tree.leaves(train_state.params)[0]
     moved = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), params, before)
@@ -168,7 +196,9 @@ def _one_update(devices: int, filled: dict, reanalysis: bool) -> tuple[dict, dic
         "devices": len(c.mesh.devices.flat),
         "params_replicated": leaf.sharding.is_fully_replicated and len(leaf.devices()) == devices,
         "replay_split": replay.priority.sharding.spec == sharding.batch_sharded(c.mesh).spec,
-        "all_reduce": "all-reduce" in _compiled_text(step, state, c),
+        "all_reduce": "all-reduce" in text,
+        "largest_all_gather": _largest_all_gather(text),
+        "replay_field": state["replay"].priority.size,
         "loss": float(metrics["learner/loss"]),
         "grad_norm": float(metrics["learner/grad_norm"]),
         "moved": max(jax.tree.leaves(moved)),
@@ -184,6 +214,37 @@ def _compiled_text(step, state, c) -> str:
     records = replay.replace(priority=None, max_priority=None)
     args = (state["train_state"], replay.priority, replay.max_priority, records, jax.random.key(0))
     return step.lower(*args).compile().as_text()
+
+
+def _largest_all_gather(hlo: str) -> int:
+    """The most elements any all-gather of the HLO text returns (0 if none): the shapes on an
+    instruction's line before `all-gather(`, e.g. `%x = pred[16,128]{1,0} all-gather(...)`."""
+    sizes = [0]
+    for line in hlo.splitlines():
+        head, found, _ = line.partition("all-gather(")
+        if not found:
+            head, found, _ = line.partition("all-gather-start(")
+        for dims in re.findall(r"[a-z]\d*\[([\d,]*)\]", head if found else ""):
+            sizes.append(math.prod(int(d) for d in dims.split(",") if d))
+    return max(sizes)
+
+
+def _unstratified_largest_all_gather(filled: dict) -> int:
+    """`_largest_all_gather` of the sampling step alone (compiled, not run) on 4 devices, drawn
+    in one stratum over the whole replay: the old, global sampling."""
+    import jax
+
+    from muzero.learning.learner import sample_positions
+    from muzero.runtime import sharding
+
+    config = _smoke(devices=DEVICES)
+    mesh = sharding.make_mesh(config)
+    replay = jax.device_put(filled["replay"], sharding.replay_shardings(mesh))
+    draw = jax.jit(
+        lambda r, k: sample_positions(r, k, config, next_observations=False),
+        out_shardings=sharding.batch_sharded(mesh),
+    )
+    return _largest_all_gather(draw.lower(replay, jax.random.key(0)).compile().as_text())
 
 
 def _check_update(reanalysis: bool) -> dict:
@@ -205,6 +266,7 @@ def _check_update(reanalysis: bool) -> dict:
     result["max_param_diff"] = max(jax.tree.leaves(diffs))
     priority_diff = np.abs(arrays[1]["priority"] - arrays[DEVICES]["priority"])
     result["max_priority_diff"] = float(np.max(priority_diff))
+    result["unstratified_largest_all_gather"] = _unstratified_largest_all_gather(filled)
     return result
 
 
